@@ -1,0 +1,46 @@
+"""``jisr``: one command, one sub-command group per component."""
+
+from __future__ import annotations
+
+import typer
+
+from jisr import __version__
+from jisr.demo.cli import demo
+from jisr.exchange.central.cli import app as central_app
+from jisr.exchange.globalconf_cli import app as globalconf_app
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="jisr",
+    help="Jisr (جسر): sovereign digital public infrastructure — exchange, identity, services.",
+    rich_markup_mode="rich",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+app.add_typer(central_app, name="central")
+app.add_typer(globalconf_app, name="globalconf")
+app.command("demo", help="Start a two-country federation (MA, QA) on loopback until Ctrl-C.")(demo)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"jisr {__version__}")
+        raise typer.Exit
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """Jisr command line."""
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()
