@@ -13,10 +13,10 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from jisr.crypto.jose import (
     JoseError,
     PrivateKey,
-    algorithm_for,
     sign_compact,
     verify_compact,
 )
+from jisr.crypto.keys import jws_algorithm
 
 TYP = "jisr-test+json"
 PAYLOAD = b'{"hello":"world"}'
@@ -65,7 +65,7 @@ class TestRoundTrip:
         )
         assert payload == PAYLOAD
         assert header == {"alg": alg, "kid": "k1", "typ": TYP, "x5t#S256": "abc"}
-        assert algorithm_for(key) == alg
+        assert jws_algorithm(key) == alg
 
     def test_ed25519_signs_without_warnings(self, recwarn: pytest.WarningsRecorder) -> None:
         """joserfc's RFC 9864 deprecation warning for "EdDSA" is not raised per token."""

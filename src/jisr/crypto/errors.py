@@ -6,7 +6,8 @@ The whole tree, drawn once::
     ├── KeyLoadError (reason)      a private key could not be read
     ├── CsrError (field, rule)     a certification request is not acceptable
     ├── ChainError (reason)        a certificate does not chain to a trusted root
-    └── TimestampError (reason)    an RFC 3161 response or token does not verify
+    ├── TimestampError (reason)    an RFC 3161 response or token does not verify
+    └── JoseError (reason)         a JWS is refused (defined in jisr.crypto.jose)
 
 ``reason`` and ``rule`` are stable short codes (``"wrong_passphrase"``,
 ``"subject_mismatch"``, ``"expired"``, ``"imprint_mismatch"``...) that callers

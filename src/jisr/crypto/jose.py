@@ -15,7 +15,7 @@ joserfc does the signing and the signature check; this module does the parsing a
 
 Exceptions::
 
-    Exception
+    CryptoError (jisr.crypto.errors)
      └── JoseError(reason)
            reason: "malformed"        not a canonical compact JWS, bad header, crit/b64 present
                  | "unknown_kid"      kid not among the verifier's keys
@@ -26,17 +26,20 @@ Exceptions::
 
 import base64
 import binascii
-import json
 import re
 from collections.abc import Collection, Mapping
-from typing import Any, Literal, TypeAlias
+from typing import Any, Literal
 
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from joserfc import errors as joserfc_errors
 from joserfc import jws
 from joserfc.jwa import JWSAlgModel
 from joserfc.jwk import ECKey, OKPKey, RSAKey
 from joserfc.jws import JWSRegistry
+
+from jisr.crypto.errors import CryptoError
+from jisr.crypto.keys import PrivateKey, PublicKey, jws_algorithm
+from jisr.files import strict_json_object
 
 __all__ = [
     "DEFAULT_ALGORITHMS",
@@ -44,21 +47,17 @@ __all__ = [
     "JoseReason",
     "PrivateKey",
     "PublicKey",
-    "algorithm_for",
     "b64url_encode",
     "sign_compact",
     "verify_compact",
 ]
 
 # Same aliases as jisr.crypto.keys, kept local until the two modules are deduplicated.
-PrivateKey: TypeAlias = ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey | rsa.RSAPrivateKey
-PublicKey: TypeAlias = ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey | rsa.RSAPublicKey
 
 JoseReason = Literal["malformed", "unknown_kid", "alg_not_allowed", "typ_mismatch", "bad_signature"]
 
 DEFAULT_ALGORITHMS: tuple[str, ...] = ("ES256", "ES384", "EdDSA")
 _SUPPORTED_ALGORITHMS = frozenset({"ES256", "ES384", "EdDSA", "RS256"})
-_EC_ALGORITHMS = {"secp256r1": "ES256", "secp384r1": "ES384"}
 # Header parameters the caller may not set through extra_header: the ones this module owns,
 # and the ones verify_compact refuses.
 _RESERVED_HEADER = frozenset({"alg", "kid", "typ", "crit", "b64"})
@@ -67,7 +66,7 @@ _B64URL = re.compile(r"[A-Za-z0-9_-]*")
 _MAX_PAYLOAD_BYTES = 32 * 1024 * 1024
 
 
-class JoseError(Exception):
+class JoseError(CryptoError):
     """A token was refused; ``reason`` is the stable code, ``detail`` is for humans."""
 
     def __init__(self, reason: JoseReason, detail: str = "") -> None:
@@ -93,19 +92,6 @@ class _Registry(JWSRegistry):
         return self.algorithms[name]
 
 
-def algorithm_for(key: PrivateKey | PublicKey) -> str:
-    """The JWS ``alg`` a key signs with (RFC 7518 §3.3, §3.4, RFC 8037 §3.1)."""
-    if isinstance(key, ec.EllipticCurvePrivateKey | ec.EllipticCurvePublicKey):
-        if key.curve.name in _EC_ALGORITHMS:
-            return _EC_ALGORITHMS[key.curve.name]
-        raise ValueError(f"unsupported curve {key.curve.name}")
-    if isinstance(key, ed25519.Ed25519PrivateKey | ed25519.Ed25519PublicKey):
-        return "EdDSA"
-    if isinstance(key, rsa.RSAPrivateKey | rsa.RSAPublicKey):
-        return "RS256"
-    raise ValueError(f"unsupported key type {type(key).__name__}")
-
-
 def b64url_encode(data: bytes) -> str:
     """Base64url without padding (RFC 7515 §2)."""
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
@@ -123,7 +109,7 @@ def sign_compact(
     extra = dict(extra_header or {})
     if reserved := _RESERVED_HEADER.intersection(extra):
         raise ValueError(f"extra_header may not set {sorted(reserved)}")
-    alg = algorithm_for(key)
+    alg = jws_algorithm(key)
     header = {"alg": alg, "kid": kid, "typ": typ, **extra}
     return jws.serialize_compact(header, payload, _to_jwk(key), registry=_registry(alg))
 
@@ -179,20 +165,9 @@ def _b64url_decode(segment: str) -> bytes:
 
 def _json_object(data: bytes) -> dict[str, Any]:
     try:
-        value = json.loads(data.decode("utf-8"), object_pairs_hook=_unique_members)
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise JoseError("malformed", "header is not JSON") from exc
-    if not isinstance(value, dict):
-        raise JoseError("malformed", "header is not a JSON object")
-    return value
-
-
-def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    # RFC 7515 §5.2 step 4: a header with duplicate names is rejected, not "last one wins".
-    result = dict(pairs)
-    if len(result) != len(pairs):
-        raise ValueError("duplicate member name")
-    return result
+        return strict_json_object(data)  # RFC 7515 §5.2 step 4: duplicate names are refused
+    except ValueError as exc:
+        raise JoseError("malformed", f"header is not a JSON object: {exc}") from exc
 
 
 def _check_header(header: Mapping[str, Any], typ: str, allowed: frozenset[str]) -> str:
@@ -217,7 +192,7 @@ def _media_type(value: str) -> str:
 
 def _key_algorithm(key: PublicKey) -> str | None:
     try:
-        return algorithm_for(key)
+        return jws_algorithm(key)
     except ValueError:
         return None
 

@@ -11,10 +11,7 @@ offers when a passphrase is given, written atomically with mode 0600.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import os
-import tempfile
 from pathlib import Path
 from typing import Literal, TypeAlias
 
@@ -23,6 +20,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 
 from jisr.crypto.errors import KeyLoadError
+from jisr.files import atomic_write
 
 __all__ = [
     "PrivateKey",
@@ -102,18 +100,7 @@ def _value_error(data: bytes, passphrase: bytes | None) -> KeyLoadError:
 
 def save_private_key(key: PrivateKey, path: Path, passphrase: bytes | None) -> None:
     """Write ``key`` to ``path`` atomically (temp file + rename), mode 0600."""
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            os.fchmod(handle.fileno(), 0o600)
-            handle.write(private_key_to_pem(key, passphrase))
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp_name, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp_name)
-        raise
+    atomic_write(path, private_key_to_pem(key, passphrase), mode=0o600)
 
 
 def load_private_key(path: Path, passphrase: bytes | None) -> PrivateKey:

@@ -31,11 +31,8 @@ import base64
 import binascii
 import contextlib
 import hashlib
-import json
-import os
 import random
 import re
-import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -68,6 +65,7 @@ from jisr.crypto.jose import (
     sign_compact,
     verify_compact,
 )
+from jisr.files import atomic_write, strict_json_object
 
 __all__ = [
     "ANCHOR_FORMAT",
@@ -549,31 +547,12 @@ def _x5t_s256(der: bytes) -> str:
 
 def _json_object(data: bytes) -> dict[str, Any]:
     try:
-        value = json.loads(
-            data.decode("utf-8"),
-            object_pairs_hook=_unique_members,
-            parse_constant=_refuse_constant,
-        )
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise GlobalConfError("malformed", f"not JSON: {exc}") from exc
-    if not isinstance(value, dict):
-        raise GlobalConfError("malformed", "not a JSON object")
-    return value
-
-
-def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    # RFC 8785 §3.1 (I-JSON, RFC 7493 §2.3): member names are unique.
-    result = dict(pairs)
-    if len(result) != len(pairs):
-        raise ValueError("duplicate member name")
-    return result
+        return strict_json_object(data)
+    except ValueError as exc:
+        raise GlobalConfError("malformed", f"not a JSON object: {exc}") from exc
 
 
 _M = TypeVar("_M", bound=BaseModel)
-
-
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
 
 
 def _validate(model: type[_M], value: Mapping[str, Any]) -> _M:
@@ -656,25 +635,11 @@ class _DiskCache:
         self.directory.mkdir(parents=True, exist_ok=True)
         # Token first: a crash between the two writes leaves a metadata file whose
         # certificates still verify the new token (§6).
-        _atomic_write(self.directory / f"{instance}.jws", held.token.encode("ascii"))
-        _atomic_write(self._meta_path(instance), canonical_json(meta.model_dump(mode="json")))
+        atomic_write(self.directory / f"{instance}.jws", held.token.encode("ascii"))
+        atomic_write(self._meta_path(instance), canonical_json(meta.model_dump(mode="json")))
 
     def _meta_path(self, instance: str) -> Path:
         return self.directory / f"{instance}.trusted.json"
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
-        raise
 
 
 # ------------------------------------------------------------------------------ the client

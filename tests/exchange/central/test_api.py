@@ -208,3 +208,40 @@ class TestPublicEndpoints:
         with client(running_central) as http:
             response = http.post("/tsa", content=b"\x30\x00", headers=headers)
         assert response.status_code == 415
+
+
+class TestReadiness:
+    def test_unreachable_database_is_not_ready(self, central_settings) -> None:  # type: ignore[no-untyped-def]
+        """/ready answers 503 naming the database when it cannot be reached; /health stays 200."""
+        from jisr.exchange.central.app import create_app
+        from tests.servers import serve_in_thread
+
+        broken = central_settings.model_copy(
+            update={"database_url": "postgresql+asyncpg://postgres@127.0.0.1:1/nowhere"}
+        )
+        with serve_in_thread(create_app(broken)) as url:
+            ready = httpx.get(f"{url}/ready", timeout=20)
+            health = httpx.get(f"{url}/health", timeout=5)
+        assert ready.status_code == 503
+        assert ready.json()["checks"]["database"] is False
+        assert ready.json()["checks"]["keys"] is True
+        assert health.status_code == 200
+
+
+class TestRegeneration:
+    def test_configuration_is_republished_without_changes(self, central_settings) -> None:  # type: ignore[no-untyped-def]
+        """The central publishes a new version every globalconf_refresh seconds by itself."""
+        import time
+
+        from jisr.exchange.central.app import create_app
+        from tests.servers import serve_in_thread
+
+        quick = central_settings.model_copy(update={"globalconf_refresh": 1})
+        with serve_in_thread(create_app(quick)) as url:
+            first = int(httpx.get(f"{url}/globalconf").headers["x-jisr-conf-version"])
+            deadline = time.monotonic() + 15
+            latest = first
+            while latest <= first + 1 and time.monotonic() < deadline:
+                time.sleep(0.3)
+                latest = int(httpx.get(f"{url}/globalconf").headers["x-jisr-conf-version"])
+        assert latest >= first + 2

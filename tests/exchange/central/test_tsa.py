@@ -58,8 +58,9 @@ class TestTimeStampAuthority:
         """Our own verifier accepts the reply and checks the echoed nonce and digest."""
         digest = hashlib.sha512(b"record").digest()
         reply = stamp(running_central, make_request(digest, hash_algorithm="sha512", nonce=42))
-        keystore = KeyStore(running_central.settings.data_dir / "keys", None)
-        tsa_certificate = keystore_certificate(keystore, "tsa")
+        settings = running_central.settings
+        keystore = KeyStore(settings.data_dir / "keys", settings.passphrase())
+        tsa_certificate = keystore.tsa()[1]
         info = verify_response(
             reply,
             digest=digest,
@@ -84,9 +85,3 @@ class TestTimeStampAuthority:
             "unrecognized or unsupported algorithm" in result.stdout.lower()
             or "bad" in result.stdout.lower()
         )
-
-
-def keystore_certificate(keystore: KeyStore, name: str):  # type: ignore[no-untyped-def]
-    from jisr.crypto.x509 import load_certificate
-
-    return load_certificate((keystore.directory / f"{name}.cert.pem").read_bytes())

@@ -180,20 +180,17 @@ def anchor(
     """Export the anchor (instance, configuration URLs, signing certificates)."""
     settings = settings_of(ctx)
 
-    async def export(reg: Registry) -> bytes:
-        publisher = Publisher(
-            Database(settings.effective_database_url()),
-            KeyStore(settings.data_dir / "keys", None),
-            settings,
-        )
+    async def export() -> bytes:
+        database = Database(settings.effective_database_url())
+        keystore = KeyStore(settings.data_dir / "keys", settings.passphrase())
         try:
-            return (await publisher.anchor()).to_json()
+            return (await Publisher(database, keystore, settings).anchor()).to_json()
         finally:
-            await publisher.database.close()
+            await database.close()
 
-    data = run(settings, export, publish=False)
+    data = asyncio.run(export())
     if out is None:
-        typer.echo(data.decode())
+        typer.echo(data.decode())  # canonical JSON: its SHA-256 is what partners compare
     else:
         out.write_bytes(data)
         errors.print(f"anchor written to {out}")

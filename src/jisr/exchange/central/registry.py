@@ -16,7 +16,6 @@ import ipaddress
 import json
 import re
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -733,7 +732,3 @@ def certificate_pem(row: Certificate) -> str:
 def anchor_of(row: FederationPartner) -> dict[str, Any]:
     value: dict[str, Any] = json.loads(row.anchor_json)
     return value
-
-
-def not_expired(row: Certificate, now: datetime) -> bool:
-    return row.not_after > now
