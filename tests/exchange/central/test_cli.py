@@ -117,3 +117,35 @@ class TestOperatorWorkflow:
         central("backup", str(tmp_path / "backup"))
         assert (tmp_path / "backup" / "keys" / "ca.key.pem").exists()
         central("backup", str(tmp_path / "backup"), ok=False)
+
+
+class TestMirrorsTheApi:
+    def test_services_groups_hosting_rename(self, central) -> None:  # type: ignore[no-untyped-def]
+        """Services, groups, hosting and renames can be managed without the API."""
+        central("member-class", "add", "GOV")
+        central("member", "add", "GOV", "CR", "--name-ar", "الحالة المدنية")
+        central("subsystem", "add", "GOV", "CR", "REGISTRY")
+        central(
+            "service",
+            "add",
+            "MA/GOV/CR/REGISTRY",
+            "birth-record",
+            "--openapi-url",
+            "https://cr.gov.ma/openapi.json",
+        )
+        assert "birth-record" in central("service", "list", "MA/GOV/CR/REGISTRY")
+        central("service", "delete", "MA/GOV/CR/REGISTRY", "birth-record")
+        assert "birth-record" not in central("service", "list", "MA/GOV/CR/REGISTRY")
+        central("group", "add", "owners")
+        central("group", "add-member", "owners", "MA/GOV/CR")
+        assert "MA/GOV/CR" in central("group", "list")
+        central("group", "remove-member", "owners", "MA/GOV/CR")
+        central("group", "delete", "owners")
+        central("gateway", "add", "GOV", "CR", "GW1", "--address", "gw1.cr.gov.ma")
+        central("gateway", "host", "GOV", "CR", "GW1", "MA/GOV/CR/REGISTRY")
+        central("gateway", "unhost", "GOV", "CR", "GW1", "MA/GOV/CR/REGISTRY")
+        central("gateway", "move", "GOV", "CR", "GW1", "--address", "gw2.cr.gov.ma:8443")
+        assert "gw2.cr.gov.ma:8443" in central("gateway", "list")
+        central("member", "rename", "GOV", "CR", "--name-en", "Civil registry")
+        assert "Civil registry" in central("member", "list")
+        assert "in_use" in central("member-class", "delete", "GOV", ok=False)

@@ -28,7 +28,7 @@ from jisr.config import CentralSettings, load_settings
 from jisr.crypto.x509 import fingerprint_sha256
 from jisr.exchange.central.keystore import KeyStore
 from jisr.exchange.central.lifecycle import initialise, open_registry
-from jisr.exchange.central.models import ApiToken, Member
+from jisr.exchange.central.models import ApiToken, Member, Subsystem
 from jisr.exchange.central.publisher import Publisher
 from jisr.exchange.central.registry import Registry, certificate_pem
 from jisr.exchange.central.tokens import Scope, create_token, revoke_token
@@ -279,6 +279,13 @@ def member_class_add(ctx: typer.Context, code: str, description: str = "") -> No
     console.print(f"member class {code} added")
 
 
+@member_class_app.command("delete")
+def member_class_delete(ctx: typer.Context, code: str) -> None:
+    """Delete a member class that has no members."""
+    run(settings_of(ctx), lambda reg: reg.delete_member_class(code), publish=True)
+    console.print(f"member class {code} deleted")
+
+
 @member_class_app.command("list")
 def member_class_list(ctx: typer.Context) -> None:
     table = Table("code", "description")
@@ -312,6 +319,21 @@ def member_list(ctx: typer.Context) -> None:
     for row in run(settings_of(ctx), lambda reg: reg.list_members(), publish=False):
         table.add_row(row.member_class, row.code, row.name_ar, row.name_fr, row.name_en)
     console.print(table)
+
+
+@member_app.command("rename")
+def member_rename(
+    ctx: typer.Context,
+    member_class: str,
+    code: str,
+    name_ar: str | None = typer.Option(None, "--name-ar"),
+    name_fr: str | None = typer.Option(None, "--name-fr"),
+    name_en: str | None = typer.Option(None, "--name-en"),
+) -> None:
+    """Change a member's names (only those given)."""
+    names = {"ar": name_ar, "fr": name_fr, "en": name_en}
+    run(settings_of(ctx), lambda reg: reg.rename_member(member_class, code, names), publish=True)
+    console.print(f"member {member_class}/{code} renamed")
 
 
 @member_app.command("delete")
@@ -371,6 +393,38 @@ def gateway_host(
 
     run(settings_of(ctx), host, publish=True)
     console.print(f"{client} hosted on {member_class}/{member_code}/{code}")
+
+
+@gateway_app.command("unhost")
+def gateway_unhost(
+    ctx: typer.Context, member_class: str, member_code: str, code: str, client: str
+) -> None:
+    """Stop hosting subsystem CLIENT on gateway CODE."""
+
+    async def unhost(reg: Registry) -> None:
+        gateway = await reg.get_gateway(member_class, member_code, code)
+        await reg.remove_gateway_client(gateway, client)
+
+    run(settings_of(ctx), unhost, publish=True)
+    console.print(f"{client} no longer hosted on {member_class}/{member_code}/{code}")
+
+
+@gateway_app.command("move")
+def gateway_move(
+    ctx: typer.Context,
+    member_class: str,
+    member_code: str,
+    code: str,
+    address: str = typer.Option(..., help="New host[:port]."),
+) -> None:
+    """Change a gateway's address (its certificate's SAN is fixed: issue a new one if the
+    host name changes)."""
+    run(
+        settings_of(ctx),
+        lambda reg: reg.move_gateway(member_class, member_code, code, address),
+        publish=True,
+    )
+    console.print(f"gateway {member_class}/{member_code}/{code} now at {address}")
 
 
 @gateway_app.command("approve")
@@ -503,6 +557,26 @@ def group_add(ctx: typer.Context, code: str, description: str = "") -> None:
     console.print(f"group {code} added")
 
 
+@group_app.command("list")
+def group_list(ctx: typer.Context) -> None:
+    async def rows(reg: Registry) -> list[tuple[str, str, str]]:
+        return [
+            (g.code, g.description, ", ".join(await reg.group_members(g)))
+            for g in await reg.list_groups()
+        ]
+
+    table = Table("code", "description", "members")
+    for row in run(settings_of(ctx), rows, publish=False):
+        table.add_row(*row)
+    console.print(table)
+
+
+@group_app.command("delete")
+def group_delete(ctx: typer.Context, code: str) -> None:
+    run(settings_of(ctx), lambda reg: reg.delete_group(code), publish=True)
+    console.print(f"group {code} deleted")
+
+
 @group_app.command("add-member")
 def group_add_member(ctx: typer.Context, code: str, client: str) -> None:
     """Add a member or subsystem (INSTANCE/CLASS/MEMBER[/SUBSYSTEM]) to a group."""
@@ -517,6 +591,13 @@ def group_remove_member(ctx: typer.Context, code: str, client: str) -> None:
 
 
 # ---------------------------------------------------------------------- services
+async def _subsystem(reg: Registry, subsystem: str) -> Subsystem:
+    _member, found = await reg.resolve_client("subsystem", subsystem)
+    if found is None:
+        raise Problem.invalid("subsystem", "subsystem_required", "give a subsystem identifier")
+    return found
+
+
 @service_app.command("add")
 def service_add(
     ctx: typer.Context,
@@ -524,14 +605,34 @@ def service_add(
     code: str = typer.Argument(...),
     openapi_url: str | None = typer.Option(None, help="Where the OpenAPI description is."),
 ) -> None:
+    """Register a service of a subsystem."""
+
     async def add(reg: Registry) -> None:
-        _member, sub = await reg.resolve_client("subsystem", subsystem)
-        if sub is None:
-            raise Problem.invalid("subsystem", "subsystem_required", "give a subsystem identifier")
-        await reg.add_service(sub, code, openapi_url)
+        await reg.add_service(await _subsystem(reg, subsystem), code, openapi_url)
 
     run(settings_of(ctx), add, publish=True)
     console.print(f"service {subsystem}/{code} registered")
+
+
+@service_app.command("list")
+def service_list(ctx: typer.Context, subsystem: str) -> None:
+    async def rows(reg: Registry) -> list[tuple[str, str]]:
+        services = await reg.list_services(await _subsystem(reg, subsystem))
+        return [(s.code, s.openapi_url or "") for s in services]
+
+    table = Table("code", "OpenAPI description")
+    for row in run(settings_of(ctx), rows, publish=False):
+        table.add_row(*row)
+    console.print(table)
+
+
+@service_app.command("delete")
+def service_delete(ctx: typer.Context, subsystem: str, code: str) -> None:
+    async def delete(reg: Registry) -> None:
+        await reg.delete_service(await _subsystem(reg, subsystem), code)
+
+    run(settings_of(ctx), delete, publish=True)
+    console.print(f"service {subsystem}/{code} removed")
 
 
 # -------------------------------------------------------------------- federation
