@@ -20,7 +20,7 @@ from jisr.exchange.central.app import create_app
 from jisr.exchange.central.keystore import KeyStore
 from jisr.exchange.central.lifecycle import initialise, open_registry
 from jisr.exchange.central.publisher import Publisher
-from jisr.exchange.central.tokens import Scope, create_token
+from jisr.exchange.central.tokens import TOKENS, Scope
 from jisr.storage import Database
 
 __all__ = ["COUNTRIES", "Country", "DemoCentral", "prepare", "serve"]
@@ -134,7 +134,7 @@ async def _seed(central: DemoCentral) -> None:
                 await registry.add_member(member_class, code, ar, fr, en)
             for member_code, code in central.country.subsystems:
                 await registry.add_subsystem("GOV", member_code, code)
-            central.token = await create_token(session, "demo-admin", [Scope.ADMIN], None)
+            central.token = await TOKENS.create(session, "demo-admin", [Scope.ADMIN], None)
         publisher = Publisher(database, keystore, settings)
         await publisher.publish()
         central.anchor = (await publisher.anchor()).to_json()

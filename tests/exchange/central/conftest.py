@@ -12,7 +12,7 @@ import pytest
 from jisr.config import CentralSettings
 from jisr.exchange.central.app import create_app
 from jisr.exchange.central.lifecycle import initialise
-from jisr.exchange.central.tokens import Scope, create_token
+from jisr.exchange.central.tokens import TOKENS, Scope
 from jisr.storage import Database
 from tests.servers import free_port, serve_in_thread
 
@@ -35,7 +35,7 @@ def issue_token(settings: CentralSettings, name: str, *scopes: Scope) -> str:
         database = Database(settings.effective_database_url())
         try:
             async with database.transaction() as session:
-                return await create_token(session, name, list(scopes), None)
+                return await TOKENS.create(session, name, list(scopes), None)
         finally:
             await database.close()
 

@@ -21,17 +21,17 @@ from typing import Any, TypeVar
 import typer
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
+from jisr.apitokens import ApiTokenColumns
 from jisr.config import CentralSettings, load_settings
 from jisr.crypto.x509 import fingerprint_sha256
 from jisr.exchange.central.keystore import KeyStore
 from jisr.exchange.central.lifecycle import initialise, open_registry
-from jisr.exchange.central.models import ApiToken, Member, Subsystem
+from jisr.exchange.central.models import Member, Subsystem
 from jisr.exchange.central.publisher import Publisher
 from jisr.exchange.central.registry import Registry, certificate_pem
-from jisr.exchange.central.tokens import Scope, create_token, revoke_token
+from jisr.exchange.central.tokens import TOKENS, Scope
 from jisr.ids import GatewayId, IdentifierError
 from jisr.problems import Problem
 from jisr.storage import Database
@@ -232,7 +232,7 @@ def token_create(
     expires = utcnow() + timedelta(days=expires_days) if expires_days else None
 
     async def create(reg: Registry) -> str:
-        secret = await create_token(reg.session, name, scope, expires)
+        secret = await TOKENS.create(reg.session, name, scope, expires)
         await reg.audit("token.create", name, scopes=[s.value for s in scope])
         return secret
 
@@ -244,7 +244,7 @@ def token_revoke(ctx: typer.Context, name: str) -> None:
     """Revoke a token by name."""
 
     async def revoke(reg: Registry) -> None:
-        await revoke_token(reg.session, name)
+        await TOKENS.revoke(reg.session, name)
         await reg.audit("token.revoke", name)
 
     run(settings_of(ctx), revoke, publish=False)
@@ -255,8 +255,8 @@ def token_revoke(ctx: typer.Context, name: str) -> None:
 def token_list(ctx: typer.Context) -> None:
     """List tokens (names, scopes, state; never secrets)."""
 
-    async def rows(reg: Registry) -> list[ApiToken]:
-        return list(await reg.session.scalars(select(ApiToken).order_by(ApiToken.name)))
+    async def rows(reg: Registry) -> list[ApiTokenColumns]:
+        return await TOKENS.list(reg.session)
 
     table = Table("name", "scopes", "created", "expires", "revoked", "last used")
     for row in run(settings_of(ctx), rows, publish=False):

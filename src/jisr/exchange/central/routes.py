@@ -56,7 +56,7 @@ from jisr.exchange.central.schemas import (
     SubsystemIn,
     SubsystemOut,
 )
-from jisr.exchange.central.tokens import Scope, authenticate
+from jisr.exchange.central.tokens import TOKENS, Scope
 from jisr.exchange.central.tsa import REPLY_MEDIA_TYPE, stamp
 from jisr.problems import PROBLEM_MEDIA_TYPE, Problem, ProblemBody
 
@@ -99,7 +99,7 @@ def requires(scope: Scope) -> Callable[..., Awaitable[str]]:
 
     async def check(central: CentralDep, authorization: AuthorizationHeader = None) -> str:
         async with central.database.transaction() as session:
-            return await authenticate(session, authorization, scope)
+            return await TOKENS.authenticate(session, authorization, scope.value)
 
     return check
 
