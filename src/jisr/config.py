@@ -19,9 +19,9 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from jisr.ids import validate_part
+from jisr.ids import GatewayId, validate_part
 
-__all__ = ["CentralSettings", "CommonSettings", "load_settings"]
+__all__ = ["CentralSettings", "CommonSettings", "GatewaySettings", "load_settings"]
 
 CONFIG_ENV = "JISR_CONFIG"
 
@@ -147,3 +147,48 @@ def _mask_url(url: str) -> str:
         return url
     user = credentials.split(":", 1)[0]
     return f"{scheme}{sep}{user}:****@{host}"
+
+
+class GatewaySettings(CommonSettings):
+    """Settings of ``jisr gateway``: one administration's gateway (X-Road security server)."""
+
+    database_file: ClassVar[str] = "gateway.db"
+
+    gateway: str = Field(
+        "DEV/GOV/EXAMPLE/GW1", description="This gateway's id INSTANCE/CLASS/MEMBER/GATEWAY."
+    )
+    anchor_file: Path | None = Field(
+        None, description="Own instance's anchor (default <data_dir>/anchor.json)."
+    )
+    central_url: str | None = Field(None, description="Central base URL (CSR submission).")
+    port: int = Field(8080, ge=0, le=65535, description="Consumer face for information systems.")
+    tls_port: int | None = Field(
+        None, ge=0, le=65535, description="Consumer face over TLS (IS modes tls and mtls)."
+    )
+    peer_host: str = Field("127.0.0.1", description="Provider face bind address (mutual TLS).")
+    peer_port: int = Field(5500, ge=0, le=65535, description="Provider face for other gateways.")
+    admin_port: int = Field(8081, ge=0, le=65535, description="Admin API.")
+    replay_window: int = Field(300, ge=5, description="Seconds a signed message is acceptable.")
+    request_timeout: float = Field(30.0, gt=0, description="Default backend/peer timeout (s).")
+    connect_timeout: float = Field(5.0, gt=0)
+    max_body_bytes: int = Field(1 << 30, ge=1024, description="Largest message body.")
+    spool_memory_bytes: int = Field(
+        1 << 20, ge=0, description="Bodies larger than this are spooled to disk, never held."
+    )
+    log_bodies: bool = Field(True, description="Store message bodies in the message log.")
+    log_body_max_bytes: int = Field(1 << 20, ge=0, description="Bodies above are logged as digest.")
+    sth_interval: float = Field(1.0, gt=0, description="Seconds between signed tree heads.")
+    sth_max_records: int = Field(10_000, ge=1)
+    timestamp_failure_limit: float = Field(
+        60.0, gt=0, description="Seconds of TSA failure after which traffic is refused."
+    )
+    maintenance: bool = Field(False, description="Refuse traffic with MaintenanceMode.")
+
+    @field_validator("gateway")
+    @classmethod
+    def _gateway_is_identifier(cls, value: str) -> str:
+        GatewayId.parse(value, encoded=False)
+        return value
+
+    def anchor_path(self) -> Path:
+        return self.anchor_file or self.data_dir / "anchor.json"
