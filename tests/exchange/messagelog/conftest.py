@@ -233,9 +233,10 @@ def exchange(xroad_id: str, **more: Any) -> tuple[LogRecord, LogRecord]:
     )
 
 
-async def wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not condition():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not reached in time")
+async def wait_for(condition: Callable[[], bool], within: float = 10.0) -> None:
+    """Poll ``condition`` every 10 ms until it holds; fail after ``within`` seconds."""
+    for _ in range(int(within / 0.01)):
+        if condition():
+            return
         await asyncio.sleep(0.01)
+    raise AssertionError(f"not reached within {within} s")

@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from jisr.crypto.errors import TimestampError
+from jisr.crypto.x509 import load_certificate
 from jisr.exchange.messagelog import (
     HttpTimestamper,
     TimestamperFailed,
@@ -15,7 +16,6 @@ from jisr.exchange.messagelog.merkle import root_hash
 from jisr.exchange.messagelog.models import Leaf, SignerCertificate
 from jisr.exchange.messagelog.models import TreeHead as TreeHeadRow
 from jisr.exchange.messagelog.treehead import verify_tree_head, verify_tree_head_timestamp
-from jisr.crypto.x509 import load_certificate
 from jisr.storage import Database
 from tests.exchange.messagelog.conftest import (
     Clock,
@@ -77,7 +77,7 @@ class TestSignedTreeHeads:
             assert head.root_hash == root_hash(leaves[: head.tree_size])
         head, row = heads[-1]
         info = verify_tree_head_timestamp(head, row.tsa_token, ca_certificates=[pki.ca])  # type: ignore[attr-defined]
-        assert info.policy == tsa.authority._policy  # noqa: SLF001
+        assert info.policy == tsa.authority._policy
         assert row.timestamped_at == info.gen_time  # type: ignore[attr-defined]
 
     async def test_tree_head_after_max_records(self, make_log: LogFactory) -> None:
@@ -85,7 +85,7 @@ class TestSignedTreeHeads:
         log = make_log(sth_interval=60, sth_max_records=10)
         async with log:
             await log.append(*[make_record(f"n-{i}") for i in range(25)])
-            await wait_for(lambda: log.status().tree_head_size == 25, timeout=5)
+            await wait_for(lambda: log.status().tree_head_size == 25, within=5)
 
     async def test_tampered_signature_does_not_verify(
         self, database: Database, make_log: LogFactory, pki: Pki
