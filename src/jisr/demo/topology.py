@@ -1,8 +1,17 @@
 """The demo federation: two countries, their administrations, on loopback.
 
 Both centrals are initialised in a fresh data directory, seeded through the same registry
-operations an operator uses, given each other's anchors (federation), then served by
-uvicorn in one event loop until Ctrl-C.
+operations an operator uses, given each other's anchors (federation). Four gateways are
+initialised (keys, CSRs), onboarded at their central (CSRs approved), given their local
+services and access rights, then everything — centrals, gateways and the sample backend —
+is served by uvicorn in one event loop until Ctrl-C.
+
+| gateway | role |
+|---|---|
+| MA/GOV/CIVIL-REGISTRY/GW1 | provides ``birth-record`` and ``residence`` (subsystem REGISTRY) |
+| MA/GOV/INTERIOR/GW1 | consumer (subsystem RESIDENCE) |
+| QA/GOV/MOI/GW1 | provides ``residence-permit`` (subsystem PERMITS) |
+| QA/GOV/MOEHE/GW1 | consumer (subsystem ADMISSIONS); may read Moroccan birth records |
 """
 
 from __future__ import annotations
@@ -10,20 +19,39 @@ from __future__ import annotations
 import asyncio
 import shutil
 import socket
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 
-from jisr.config import CentralSettings
+from jisr.config import CentralSettings, GatewaySettings
+from jisr.demo.backend import create_backend
 from jisr.exchange.central.app import create_app
 from jisr.exchange.central.keystore import KeyStore
-from jisr.exchange.central.lifecycle import initialise, open_registry
+from jisr.exchange.central.lifecycle import initialise, onboard_gateway, open_registry
 from jisr.exchange.central.publisher import Publisher
 from jisr.exchange.central.tokens import TOKENS, Scope
+from jisr.exchange.gateway.app import GatewayServer
+from jisr.exchange.gateway.lifecycle import init_gateway, with_registry
+from jisr.exchange.gateway.registry import GatewayRegistry
+from jisr.ids import GatewayId
 from jisr.storage import Database
 
-__all__ = ["COUNTRIES", "Country", "DemoCentral", "prepare", "serve"]
+__all__ = [
+    "COUNTRIES",
+    "GATEWAYS",
+    "Country",
+    "Demo",
+    "DemoCentral",
+    "DemoGateway",
+    "GatewayPlan",
+    "prepare",
+    "prepare_exchange",
+    "serve",
+    "serve_exchange",
+]
 
 
 @dataclass(frozen=True)
@@ -153,6 +181,162 @@ async def _federate(central: DemoCentral, anchor: bytes) -> None:
         await Publisher(database, keystore, settings).publish()
     finally:
         await database.close()
+
+
+@dataclass(frozen=True)
+class GatewayPlan:
+    gateway: str
+    subsystems: tuple[str, ...]
+    services: tuple[tuple[str, str, str, str | None], ...] = ()  # subsystem, code, path, openapi
+    grants: tuple[tuple[str, str, str], ...] = ()  # subsystem, service code, client id
+
+
+GATEWAYS = (
+    GatewayPlan(
+        "MA/GOV/CIVIL-REGISTRY/GW1",
+        ("REGISTRY",),
+        (
+            ("REGISTRY", "birth-record", "/birth-records", "/openapi/civil-registry.json"),
+            ("REGISTRY", "residence", "/residences", "/openapi/civil-registry.json"),
+        ),
+        (
+            ("REGISTRY", "birth-record", "MA/GOV/INTERIOR/RESIDENCE"),
+            ("REGISTRY", "birth-record", "QA/GOV/MOEHE/ADMISSIONS"),
+            ("REGISTRY", "residence", "MA/GOV/INTERIOR/RESIDENCE"),
+        ),
+    ),
+    GatewayPlan("MA/GOV/INTERIOR/GW1", ("RESIDENCE",)),
+    GatewayPlan(
+        "QA/GOV/MOI/GW1",
+        ("PERMITS",),
+        (("PERMITS", "residence-permit", "/permits", "/openapi/permits.json"),),
+        (
+            ("PERMITS", "residence-permit", "QA/GOV/MOEHE/ADMISSIONS"),
+            ("PERMITS", "residence-permit", "MA/GOV/INTERIOR/RESIDENCE"),
+        ),
+    ),
+    GatewayPlan("QA/GOV/MOEHE/GW1", ("ADMISSIONS",)),
+)
+
+
+@dataclass
+class DemoGateway:
+    plan: GatewayPlan
+    settings: GatewaySettings
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.settings.host}:{self.settings.port}"
+
+    @property
+    def clients(self) -> list[str]:
+        owner = self.plan.gateway.rsplit("/", 1)[0]
+        return [f"{owner}/{code}" for code in self.plan.subsystems]
+
+
+@dataclass
+class Demo:
+    centrals: list[DemoCentral]
+    gateways: list[DemoGateway]
+    backend_port: int
+
+    def gateway(self, gateway_id: str) -> DemoGateway:
+        return next(g for g in self.gateways if g.plan.gateway == gateway_id)
+
+
+def prepare_exchange(
+    root: Path,
+    plans: tuple[GatewayPlan, ...] = GATEWAYS,
+    countries: tuple[Country, ...] = COUNTRIES,
+) -> Demo:
+    """Centrals (federated) plus initialised, onboarded and configured gateways."""
+    centrals = prepare(root, countries)
+    by_instance = {c.country.instance: c for c in centrals}
+    backend_port = free_port()
+    backend = f"http://127.0.0.1:{backend_port}"
+    gateways = []
+    for plan in plans:
+        gateway_id = GatewayId.parse(plan.gateway, encoded=False)
+        central = by_instance[gateway_id.instance]
+        settings = GatewaySettings(
+            gateway=plan.gateway,
+            data_dir=root / "gateways" / plan.gateway.replace("/", "_"),
+            port=free_port(),
+            peer_port=free_port(),
+            admin_port=free_port(),
+        )
+        auth_csr, sign_csr = init_gateway(settings, central.anchor_file)
+        onboard_gateway(
+            central.settings,
+            gateway_id,
+            f"127.0.0.1:{settings.peer_port}",
+            subsystems=plan.subsystems,
+            auth_csr=auth_csr,
+            sign_csr=sign_csr,
+            actor="system:demo",
+        )
+        with_registry(settings, "system:demo", _configure(plan, gateway_id, backend))
+        gateways.append(DemoGateway(plan, settings))
+    return Demo(centrals, gateways, backend_port)
+
+
+def _configure(
+    plan: GatewayPlan, gateway_id: GatewayId, backend: str
+) -> Callable[[GatewayRegistry], Awaitable[None]]:
+    owner = str(gateway_id.owner)
+
+    async def configure(registry: GatewayRegistry) -> None:
+        for subsystem, code, path, openapi in plan.services:
+            await registry.add_service(
+                f"{owner}/{subsystem}",
+                code,
+                backend + path,
+                openapi_url=backend + openapi if openapi else None,
+            )
+        for subsystem, code, client in plan.grants:
+            await registry.grant(f"{owner}/{subsystem}", code, "client", client)
+        for subsystem in plan.subsystems:
+            # Development mode: the demo's information systems are curl on loopback.
+            await registry.set_connection(f"{owner}/{subsystem}", "none")
+
+    return configure
+
+
+def _uvicorn(app: Any, port: int) -> uvicorn.Server:
+    return uvicorn.Server(
+        uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=port,
+            log_config=None,
+            access_log=False,
+            server_header=False,
+            lifespan="on",
+        )
+    )
+
+
+async def serve_exchange(demo: Demo, started: asyncio.Event | None = None) -> None:
+    """Serve centrals, backend and gateways until cancelled (Ctrl-C)."""
+    servers = [_uvicorn(create_app(c.settings), c.settings.port) for c in demo.centrals]
+    servers.append(_uvicorn(create_backend(), demo.backend_port))
+    tasks = [asyncio.create_task(server.serve()) for server in servers]
+    while not all(server.started for server in servers):
+        if any(task.done() for task in tasks):
+            break
+        await asyncio.sleep(0.05)
+    gateways = [GatewayServer(g.settings) for g in demo.gateways]
+    try:
+        for gateway in gateways:
+            await gateway.start()
+        if started is not None:
+            started.set()
+        await asyncio.gather(*tasks, *(task for g in gateways for task in g.tasks))
+    finally:
+        for gateway in gateways:
+            await gateway.stop()
+        for server in servers:
+            server.should_exit = True
 
 
 async def serve(centrals: list[DemoCentral], started: asyncio.Event | None = None) -> None:

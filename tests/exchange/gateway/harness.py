@@ -13,12 +13,14 @@ import threading
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 
 from jisr.config import CentralSettings, GatewaySettings
+from jisr.crypto.x509 import fingerprint_sha256
 from jisr.demo.backend import create_backend
 from jisr.exchange.central.app import create_app
 from jisr.exchange.central.keystore import KeyStore
@@ -27,6 +29,8 @@ from jisr.exchange.central.publisher import Publisher
 from jisr.exchange.gateway.app import GatewayServer
 from jisr.exchange.gateway.lifecycle import init_gateway, with_registry
 from jisr.exchange.gateway.registry import GatewayRegistry
+from jisr.exchange.globalconf import utcnow
+from jisr.exchange.messagelog import StoredRecord
 from jisr.ids import GatewayId
 from jisr.storage import Database
 from tests.conftest import ADMIN_DSN, SESSION_TAG
@@ -93,6 +97,44 @@ class RunningGateway:
     def call(self, coroutine: Awaitable[Any]) -> Any:
         return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout=30)  # type: ignore[arg-type]
 
+    @property
+    def tls_url(self) -> str:
+        """The consumer face over TLS (``tls_port`` must be set)."""
+        assert self.settings.tls_port is not None
+        return f"https://127.0.0.1:{self.settings.tls_port}"
+
+    def records(self, xroad_id: str) -> list[StoredRecord]:
+        """This gateway's message-log records of one exchange."""
+        found: list[StoredRecord] = self.call(self.gateway.log.find(xroad_id))
+        return found
+
+    def configure(self, operation: Callable[[GatewayRegistry], Awaitable[Any]]) -> None:
+        """Change the running gateway's register (as its CLI would), then reload it."""
+        with_registry(self.settings, "test:setup", operation)
+        self.call(self.gateway.reload_catalogue())
+
+    def refresh(self) -> None:
+        """Fetch the global configurations now and trust their CAs (no rate limit)."""
+        self.call(self.gateway.conf.refresh())
+        self.gateway.sync_trust()
+
+    @contextmanager
+    def clock_ahead(self, seconds: float) -> Iterator[None]:
+        """Test-only: the configuration client's clock runs ``seconds`` ahead in the block,
+        so held configurations expire without waiting. GlobalConfClient takes a ``clock``
+        but Gateway builds the client itself, hence the private attribute."""
+        conf = self.gateway.conf
+        original: Callable[[], datetime] = conf._clock
+
+        def ahead() -> datetime:
+            return utcnow() + timedelta(seconds=seconds)
+
+        conf._clock = ahead
+        try:
+            yield
+        finally:
+            conf._clock = original
+
 
 @dataclass
 class Federation:
@@ -141,7 +183,7 @@ class Federation:
         settings = GatewaySettings(
             gateway=gateway_id,
             data_dir=self.root / f"gw-{parsed.member_code}-{parsed.gateway_code}",
-            database_url=self.databases.new(f"gw-{parsed.member_code}"),
+            database_url=self.databases.new(f"gw-{parsed.member_code}-{parsed.gateway_code}"),
             port=free_port(),
             peer_port=peer_port,
             admin_port=free_port(),
@@ -168,6 +210,19 @@ class Federation:
 
     def republish(self, instance: str) -> None:
         asyncio.run(_publish(self.centrals[instance]))
+
+    def refresh_all(self) -> None:
+        """Every gateway fetches the latest configurations (after a central changed)."""
+        for running in self.gateways.values():
+            running.refresh()
+
+    def revoke_auth_certificate(self, gateway_id: str) -> None:
+        """Revoke a gateway's TLS certificate at its central and publish (gateways see it
+        once they refresh)."""
+        running = self.gateways[gateway_id]
+        fingerprint = fingerprint_sha256(running.gateway.auth_certificate)
+        instance = GatewayId.parse(gateway_id, encoded=False).instance
+        asyncio.run(_revoke(self.centrals[instance], fingerprint))
 
 
 async def _seed_central(settings: CentralSettings, members: list[tuple[str, str]]) -> None:
@@ -207,6 +262,19 @@ async def _federate(settings: CentralSettings, partner: CentralSettings) -> None
         keystore = KeyStore(settings.data_dir / "keys", settings.passphrase())
         async with database.transaction() as session:
             await open_registry(session, "test:setup", settings, keystore).add_partner(anchor)
+        await Publisher(database, keystore, settings).publish()
+    finally:
+        await database.close()
+
+
+async def _revoke(settings: CentralSettings, fingerprint: str) -> None:
+    keystore = KeyStore(settings.data_dir / "keys", settings.passphrase())
+    database = Database(settings.effective_database_url())
+    try:
+        async with database.transaction() as session:
+            await open_registry(session, "test:setup", settings, keystore).revoke_certificate(
+                fingerprint
+            )
         await Publisher(database, keystore, settings).publish()
     finally:
         await database.close()

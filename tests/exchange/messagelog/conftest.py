@@ -45,7 +45,9 @@ class Pki:
     gateway: x509.Certificate
 
 
-def _issue(pki_ca: tuple[PrivateKey, x509.Certificate], name: str, profile: CertificateProfile):
+def _issue(
+    pki_ca: tuple[PrivateKey, x509.Certificate], name: str, profile: CertificateProfile
+) -> tuple[PrivateKey, x509.Certificate]:
     key = generate_private_key()
     cert = issue_certificate(
         public_key=key.public_key(),

@@ -50,7 +50,8 @@ async def logged(database: Database, make_log: LogFactory) -> Database:
 
 async def bundle_of(database: Database, pki: Pki, xroad_id: str = "evidence-1") -> dict[str, Any]:
     bundle = await export_evidence(database, xroad_id, ca_certificates=[pki.ca])
-    return json.loads(json.dumps(bundle))  # what travels is JSON
+    travelled: dict[str, Any] = json.loads(json.dumps(bundle))  # what travels is JSON
+    return travelled
 
 
 class TestRoundTrip:

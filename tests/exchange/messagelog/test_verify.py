@@ -120,6 +120,7 @@ class TestTampering:
                     .limit(1)
                 )
             ).one()
+            assert token is not None
             altered = bytes(token[:-8]) + bytes(8)
             await connection.execute(
                 update(TreeHeadRow).where(TreeHeadRow.id == head_id).values(tsa_token=altered)

@@ -133,6 +133,10 @@ class GatewayServer:
         server = uvicorn.Server(config)
         return server
 
+    @property
+    def tasks(self) -> list[asyncio.Task[None]]:
+        return list(self._tasks)
+
     async def stop(self) -> None:
         for server in self._servers:
             server.should_exit = True

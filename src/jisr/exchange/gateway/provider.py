@@ -68,11 +68,15 @@ class ProviderFace:
         if scope["type"] != "http":
             return
         try:
-            peer = await self._peer(scope)
+            # Serving state first: an expired configuration knows no peer, so checking the
+            # peer first would report every request as a TLS failure.
             self.gateway.check_serving("provider")
+            peer = await self._peer(scope)
             request = await self._verify(scope, receive, peer)
         except errors.XRoadError as error:
-            await _send(send, *errors.error_response(error, None))
+            # §4.6: faults respect the client's Accept, which the consumer gateway passes on.
+            accept = _headers(scope).get("accept")
+            await _send(send, *errors.error_response(error, accept))
             return
         try:
             await self._serve(scope, send, request)

@@ -304,7 +304,13 @@ class MessageLog:
             while True:
                 batch, stop = await self._collect()
                 if batch:
-                    await self._commit(batch)
+                    try:
+                        await self._commit(batch)
+                    except Exception as exc:  # a bug must not leave callers waiting
+                        self._resync = True
+                        logger.exception("messagelog.writer_error")
+                        for pending in batch:
+                            _fail(pending.future, _logging_failed(exc))
                 if stop:
                     return
         finally:

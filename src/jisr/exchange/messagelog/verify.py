@@ -16,6 +16,7 @@ it was used: validity periods are intervals, so both ends passing covers every u
 from __future__ import annotations
 
 import hmac
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -23,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from cryptography import x509
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from jisr.crypto.errors import CryptoError
@@ -196,16 +197,16 @@ class _LogCheck:
         self.signers = _Chains()
         self.tsas = _Chains()
         self.without_record: list[list[int]] = []  # [start, end) runs of leaves
+        self.certificates: dict[str, x509.Certificate] = {}
+        self.last_head = (-1, -1)  # (tree_size, id) of the last tree head fetched
 
     def error(self, message: str) -> None:
         self.totals.error(f"log {self.log_id}: {message}")
 
     async def run(self, archive_dir: Path | None) -> None:
-        heads = await self._tree_heads()
-        size = await self._leaves(heads)
-        for row, _ in heads:
-            if row.tree_size > size:
-                self.error(f"tree head {row.id} covers {row.tree_size} leaves, the log has {size}")
+        size = await self._leaves()
+        for row, _ in await self._fetch_heads(None):  # heads beyond the last leaf
+            self.error(f"tree head {row.id} covers {row.tree_size} leaves, the log has {size}")
         self.signers.check(self.roots, None, self.error)
         self.tsas.check(self.roots, CertificateProfile.TSA, self.error)
         archived = await self._archives(archive_dir) if archive_dir is not None else []
@@ -214,16 +215,28 @@ class _LogCheck:
 
     # --- tree heads --------------------------------------------------------------------
 
-    async def _tree_heads(self) -> list[tuple[Any, TreeHead]]:
-        rows = await self.connection.execute(
+    async def _fetch_heads(self, upto: int | None) -> list[tuple[Any, TreeHead]]:
+        """The next tree heads in (tree_size, id) order, up to size ``upto``, checked.
+
+        Heads are streamed with the leaves: a log holds one per second of traffic.
+        """
+        size, head_id = self.last_head
+        query = (
             select(TreeHeadRow, SignerCertificate.der)
             .join(SignerCertificate, SignerCertificate.sha256 == TreeHeadRow.signer_sha256)
-            .where(TreeHeadRow.log == self.log)
+            .where(
+                TreeHeadRow.log == self.log,
+                or_(
+                    TreeHeadRow.tree_size > size,
+                    and_(TreeHeadRow.tree_size == size, TreeHeadRow.id > head_id),
+                ),
+            )
             .order_by(TreeHeadRow.tree_size, TreeHeadRow.id)
         )
-        certificates: dict[str, x509.Certificate] = {}
+        if upto is not None:
+            query = query.where(TreeHeadRow.tree_size <= upto)
         heads: list[tuple[Any, TreeHead]] = []
-        for row in rows:
+        for row in await self.connection.execute(query):
             head = TreeHead(
                 log_id=self.log_id,
                 tree_size=row.tree_size,
@@ -231,10 +244,11 @@ class _LogCheck:
                 timestamp=row.timestamp_ms,
                 signer_sha256=row.signer_sha256,
             )
-            if row.signer_sha256 not in certificates:
-                certificates[row.signer_sha256] = load_certificate(bytes(row.der))
-            self._check_head(row, head, certificates[row.signer_sha256])
+            if row.signer_sha256 not in self.certificates:
+                self.certificates[row.signer_sha256] = load_certificate(bytes(row.der))
+            self._check_head(row, head, self.certificates[row.signer_sha256])
             heads.append((row, head))
+            self.last_head = (row.tree_size, row.id)
         self.totals.tree_heads += len(heads)
         return heads
 
@@ -262,45 +276,52 @@ class _LogCheck:
 
     # --- leaves and records -------------------------------------------------------------
 
-    async def _leaves(self, heads: list[tuple[Any, TreeHead]]) -> int:
+    async def _leaves(self) -> int:
         tree = CompactTree()
-        pending = iter(heads)
-        upcoming = next(pending, None)
-        while True:
-            upcoming = self._roots_at(tree, upcoming, pending)
-            rows = (
-                await self.connection.execute(
-                    select(Leaf.leaf_index.label("position"), Leaf.leaf_hash, *RECORD_COLUMNS)
-                    .outerjoin(
-                        Record, (Record.log == Leaf.log) & (Record.leaf_index == Leaf.leaf_index)
-                    )
-                    .where(Leaf.log == self.log, Leaf.leaf_index >= tree.size)
-                    .order_by(Leaf.leaf_index)
-                    .limit(CHUNK)
-                )
-            ).all()
-            if not rows:
-                return tree.size
-            for row in rows:
-                if row.position != tree.size:
-                    self.error(f"leaf {tree.size} is missing")
-                    return tree.size
-                self._check_record(row)
-                tree.append(bytes(row.leaf_hash))
-                upcoming = self._roots_at(tree, upcoming, pending)
+        heads = deque(await self._fetch_heads(0))
+        self._roots_at(tree, heads)
+        while rows := await self._leaf_chunk(tree.size):
+            heads.extend(await self._fetch_heads(tree.size + len(rows)))
+            if not self._consume(rows, tree, heads):
+                break
             self.steps.advance(len(rows))
+        for row, _ in heads:  # fetched, but their size was never reached
+            self.error(f"tree head {row.id} covers {row.tree_size} leaves, the log has {tree.size}")
+        return tree.size
 
-    def _roots_at(self, tree: CompactTree, upcoming: Any, pending: Any) -> Any:
+    async def _leaf_chunk(self, start: int) -> Sequence[Any]:
+        """Leaves from ``start`` on, each with its record's columns (null once cleaned up)."""
+        result = await self.connection.execute(
+            select(Leaf.leaf_index.label("position"), Leaf.leaf_hash, *RECORD_COLUMNS)
+            .outerjoin(Record, (Record.log == Leaf.log) & (Record.leaf_index == Leaf.leaf_index))
+            .where(Leaf.log == self.log, Leaf.leaf_index >= start)
+            .order_by(Leaf.leaf_index)
+            .limit(CHUNK)
+        )
+        return result.all()
+
+    def _consume(
+        self, rows: Sequence[Any], tree: CompactTree, heads: deque[tuple[Any, TreeHead]]
+    ) -> bool:
+        """Check and append each leaf; False at the first gap in the indices."""
+        for row in rows:
+            if row.position != tree.size:
+                self.error(f"leaf {tree.size} is missing")
+                return False
+            self._check_record(row)
+            tree.append(bytes(row.leaf_hash))
+            self._roots_at(tree, heads)
+        return True
+
+    def _roots_at(self, tree: CompactTree, heads: deque[tuple[Any, TreeHead]]) -> None:
         """Compare every tree head of the current size with the rebuilt root."""
-        while upcoming is not None and upcoming[1].tree_size == tree.size:
-            row, head = upcoming
+        while heads and heads[0][1].tree_size == tree.size:
+            row, head = heads.popleft()
             if not hmac.compare_digest(head.root_hash, tree.root()):
                 self.error(
                     f"tree head {row.id} (size {row.tree_size}): root hash does not match "
                     "the leaves"
                 )
-            upcoming = next(pending, None)
-        return upcoming
 
     def _check_record(self, row: Any) -> None:
         if row.kind is None:  # archived and cleaned up: only its leaf hash remains
