@@ -14,7 +14,7 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 __all__ = ["PEOPLE", "create_backend"]
@@ -78,9 +78,16 @@ async def permit(request: Request) -> Response:
     return JSONResponse(found)
 
 
-async def echo(scope: Scope, receive: Receive, send: Send) -> None:
+class Echo:
     """Stream the request body back as it arrives (raw ASGI: no buffering, any size), with
     what the backend saw in response headers."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await echo(scope, receive, send)
+
+
+async def echo(scope: Scope, receive: Receive, send: Send) -> None:
+    """The body of :class:`Echo`."""
     seen = {
         k.decode(): v.decode("latin-1")
         for k, v in scope["headers"]
@@ -117,13 +124,17 @@ def _document(title: str, paths: list[str]) -> Any:
     return serve
 
 
+METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+
 def create_backend() -> Starlette:
     return Starlette(
         routes=[
             Route("/birth-records/{nid}", birth_record),
             Route("/residences/{nid}", residence),
             Route("/permits/{number}", permit),
-            Mount("/echo", app=echo),
+            Route("/echo", Echo(), methods=METHODS),
+            Route("/echo/{rest:path}", Echo(), methods=METHODS),
             Route("/slow", slow),
             Route(
                 "/openapi/civil-registry.json",

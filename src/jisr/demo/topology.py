@@ -33,7 +33,7 @@ from jisr.exchange.central.keystore import KeyStore
 from jisr.exchange.central.lifecycle import initialise, onboard_gateway, open_registry
 from jisr.exchange.central.publisher import Publisher
 from jisr.exchange.central.tokens import TOKENS, Scope
-from jisr.exchange.gateway.app import GatewayServer
+from jisr.exchange.gateway.app import GatewayServer, until_signalled
 from jisr.exchange.gateway.lifecycle import init_gateway, with_registry
 from jisr.exchange.gateway.registry import GatewayRegistry
 from jisr.ids import GatewayId
@@ -331,12 +331,13 @@ async def serve_exchange(demo: Demo, started: asyncio.Event | None = None) -> No
             await gateway.start()
         if started is not None:
             started.set()
-        await asyncio.gather(*tasks, *(task for g in gateways for task in g.tasks))
+        await until_signalled([*tasks, *(task for g in gateways for task in g.tasks)])
     finally:
         for gateway in gateways:
             await gateway.stop()
         for server in servers:
             server.should_exit = True
+        await asyncio.wait(tasks, timeout=10)
 
 
 async def serve(centrals: list[DemoCentral], started: asyncio.Event | None = None) -> None:

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 import ssl
 from contextlib import suppress
 
@@ -20,7 +21,7 @@ from jisr.exchange.gateway.runtime import Gateway
 from jisr.exchange.gateway.transport import TLSHttpProtocol, server_context
 from jisr.observability import Metrics, ReadinessCheck, health_routes
 
-__all__ = ["GatewayServer"]
+__all__ = ["GatewayServer", "until_signalled"]
 
 log = structlog.get_logger("jisr.gateway")
 
@@ -146,8 +147,26 @@ class GatewayServer:
         await self.gateway.stop()
 
     async def serve_forever(self) -> None:
+        """Serve until SIGINT or SIGTERM, then stop every listener and flush the log."""
         await self.start()
         try:
-            await asyncio.gather(*self._tasks)
+            await until_signalled(self._tasks)
         finally:
             await self.stop()
+
+
+async def until_signalled(tasks: list[asyncio.Task[None]]) -> None:
+    """Wait for SIGINT/SIGTERM (or for a server task to end).
+
+    Each uvicorn server chains its own signal handler when it starts; with several servers
+    in one loop only the last would see Ctrl-C. The handler installed here, after they all
+    started, takes the signal for the whole process.
+    """
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(signum, stop.set)
+    waiter = asyncio.create_task(stop.wait())
+    await asyncio.wait([waiter, *tasks], return_when=asyncio.FIRST_COMPLETED)
+    waiter.cancel()
