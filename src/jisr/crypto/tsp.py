@@ -369,7 +369,8 @@ def extract_token(response_der: bytes) -> bytes:
         fail_info = ", ".join(sorted(status["fail_info"] or ())) or "none"
         text = "; ".join(status["status_string"] or ())
         raise TimestampError("rejected", f"{status['status']} (failInfo {fail_info}) {text}")
-    if token.native is None:
+    # An absent optional field parses as Void; ``.native`` would decode the whole token.
+    if isinstance(token, core.Void):
         raise TimestampError("malformed", "granted response without a token")
     return bytes(token.dump())
 

@@ -484,7 +484,9 @@ class MessageLog:
                 token = await self._timestamper.timestamp(digest)
             # The evidence must stand alone: the token carries its TSA certificate and
             # covers this digest (the chain is the timestamper's and the verifier's job).
-            info = verify_token(token, digest=digest, tsa_certificates=token_certificates(token))
+            info = await asyncio.to_thread(
+                verify_token, token, digest=digest, tsa_certificates=token_certificates(token)
+            )
         except Exception as exc:
             self._failed(exc)
             return None

@@ -8,6 +8,7 @@ verifies: right digest, our nonce, a TSA certificate we were given, chaining to 
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from collections.abc import Sequence
 from typing import Protocol
@@ -65,7 +66,10 @@ class HttpTimestamper:
         media_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
         if media_type != REPLY_MEDIA_TYPE:
             raise httpx.HTTPError(f"the TSA answered {media_type or 'no content type'}")
-        info = verify_response(
+        # ASN.1 parsing and signature checks are CPU work: keep them off the event loop,
+        # which is serving exchanges meanwhile.
+        info = await asyncio.to_thread(
+            verify_response,
             response.content,
             digest=digest,
             nonce=nonce,

@@ -1,0 +1,253 @@
+"""Exchange throughput and latency: client → consumer gateway → provider gateway → backend.
+
+Everything runs on loopback as separate processes — the central, the backend (the demo's
+streaming echo service), the provider gateway and the consumer gateway — with mutual TLS
+between the gateways, RFC 9421 signatures on every request and response, and durable
+message logs at both ends (group commit, SQLite in WAL mode with synchronous=FULL). The
+same load generator drives, in the same run, the backend **directly** (the baseline) and
+the full exchange, for 1 KB and 100 KB bodies over a concurrency sweep.
+
+Printed: a table (exchanges/s, p50, p99, ratio to direct) and one JSON line. Then an open
+loop at half the exchange's peak measures the latency the gateways add.
+
+    .venv/bin/python benchmarks/exchange.py [--seconds 5] [--concurrency 1,8,32,64]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).parent))
+from loadgen import Result, closed_loop, open_loop
+
+from jisr.config import CentralSettings, GatewaySettings
+from jisr.demo.topology import COUNTRIES, GatewayPlan, prepare_exchange
+
+SERVICE = "MA/GOV/CIVIL-REGISTRY/REGISTRY"
+CLIENT = "MA/GOV/INTERIOR/RESIDENCE"
+PLANS = (
+    GatewayPlan(
+        "MA/GOV/CIVIL-REGISTRY/GW1",
+        ("REGISTRY",),
+        (("REGISTRY", "echo", "/echo", None),),
+        (("REGISTRY", "echo", CLIENT),),
+    ),
+    GatewayPlan("MA/GOV/INTERIOR/GW1", ("RESIDENCE",)),
+)
+
+
+def _wait_ready(url: str, process: subprocess.Popen[bytes], seconds: float = 90) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{url}: process exited with {process.returncode}")
+        try:
+            if httpx.get(url, timeout=2).status_code < 500:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"{url} not ready")
+
+
+def _gateway_env(settings: GatewaySettings) -> dict[str, str]:
+    return {
+        **os.environ,
+        "JISR_GATEWAY": settings.gateway,
+        "JISR_DATA_DIR": str(settings.data_dir),
+        "JISR_PORT": str(settings.port),
+        "JISR_PEER_PORT": str(settings.peer_port),
+        "JISR_ADMIN_PORT": str(settings.admin_port),
+        "JISR_LOG_LEVEL": "warning",
+    }
+
+
+def _central_env(settings: CentralSettings) -> dict[str, str]:
+    return {
+        **os.environ,
+        "JISR_INSTANCE": settings.instance,
+        "JISR_DATA_DIR": str(settings.data_dir),
+        "JISR_PORT": str(settings.port),
+        "JISR_LOG_LEVEL": "warning",
+    }
+
+
+def start(root: Path) -> tuple[list[subprocess.Popen[bytes]], str, str]:
+    """Prepare MA with two gateways; start central, backend and gateways as processes."""
+    demo = prepare_exchange(root, PLANS, COUNTRIES[:1])
+    jisr = [sys.executable, "-m", "jisr.cli"]
+    processes: list[subprocess.Popen[bytes]] = []
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    central = demo.centrals[0].settings
+    processes.append(
+        subprocess.Popen([*jisr, "central", "serve"], env=_central_env(central), **quiet)
+    )  # type: ignore[call-overload]
+    _wait_ready(f"{central.base_url()}/health", processes[-1])
+    backend = f"http://127.0.0.1:{demo.backend_port}"
+    processes.append(
+        subprocess.Popen(  # type: ignore[call-overload]
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "jisr.demo.backend:create_backend",
+                "--factory",
+                "--port",
+                str(demo.backend_port),
+                "--no-access-log",
+                "--log-level",
+                "warning",
+                "--http",
+                "httptools",
+                "--loop",
+                "uvloop",
+            ],
+            **quiet,
+        )
+    )
+    _wait_ready(f"{backend}/slow?seconds=0", processes[-1])
+    for gateway in demo.gateways:
+        processes.append(
+            subprocess.Popen(
+                [*jisr, "gateway", "serve"], env=_gateway_env(gateway.settings), **quiet
+            )
+        )  # type: ignore[call-overload]
+        _wait_ready(f"{gateway.url}/ready", processes[-1])
+    consumer = demo.gateway("MA/GOV/INTERIOR/GW1").url
+    return processes, f"{backend}/echo", f"{consumer}/r1/{SERVICE}/echo"
+
+
+def stop(processes: list[subprocess.Popen[bytes]]) -> None:
+    for process in reversed(processes):
+        process.send_signal(signal.SIGTERM)
+    for process in processes:
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+async def sweep(
+    direct: str, exchange: str, sizes: list[int], levels: list[int], seconds: float
+) -> list[dict[str, Any]]:
+    headers = {"X-Road-Client": CLIENT, "Content-Type": "application/octet-stream"}
+    rows = []
+    for size in sizes:
+        body = os.urandom(size)
+        for level in levels:
+            base = await closed_loop(
+                direct, concurrency=level, seconds=seconds, body=body, headers=headers
+            )
+            full = await closed_loop(
+                exchange, concurrency=level, seconds=seconds, body=body, headers=headers
+            )
+            rows.append(_row(size, level, base, full))
+            print(_line(rows[-1]), flush=True)
+    return rows
+
+
+def _row(size: int, level: int, base: Result, full: Result) -> dict[str, Any]:
+    return {
+        "body_bytes": size,
+        "concurrency": level,
+        "direct_rps": round(base.rate, 1),
+        "exchange_rps": round(full.rate, 1),
+        "ratio": round(full.rate / base.rate, 3) if base.rate else None,
+        "direct_p50_ms": round(base.p50, 2),
+        "direct_p99_ms": round(base.percentile(99), 2),
+        "exchange_p50_ms": round(full.p50, 2),
+        "exchange_p99_ms": round(full.percentile(99), 2),
+        "exchange_errors": full.errors,
+        "direct_errors": base.errors,
+    }
+
+
+def _line(row: dict[str, Any]) -> str:
+    return (
+        f"{row['body_bytes']:>7} {row['concurrency']:>5} | {row['direct_rps']:>9.1f} {row['direct_p50_ms']:>7.2f} {row['direct_p99_ms']:>7.2f}"
+        f" | {row['exchange_rps']:>9.1f} {row['exchange_p50_ms']:>7.2f} {row['exchange_p99_ms']:>7.2f} | {row['ratio']!s:>6} {row['exchange_errors']:>4}"
+    )
+
+
+async def added_latency(direct: str, exchange: str, peak: float, seconds: float) -> dict[str, Any]:
+    """p50/p99 at half the exchange's peak rate, direct and through the gateways (1 KB)."""
+    headers = {"X-Road-Client": CLIENT, "Content-Type": "application/octet-stream"}
+    body = os.urandom(1024)
+    rate = max(1.0, peak / 2)
+    base = await open_loop(direct, rate=rate, seconds=seconds, body=body, headers=headers)
+    full = await open_loop(exchange, rate=rate, seconds=seconds, body=body, headers=headers)
+    return {
+        "rate": round(rate, 1),
+        "direct_p50_ms": round(base.p50, 2),
+        "exchange_p50_ms": round(full.p50, 2),
+        "added_p50_ms": round(full.p50 - base.p50, 2),
+        "direct_p99_ms": round(base.percentile(99), 2),
+        "exchange_p99_ms": round(full.percentile(99), 2),
+        "exchange_errors": full.errors,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--concurrency", default="1,8,32,64")
+    parser.add_argument("--sizes", default="1024,102400")
+    args = parser.parse_args()
+    levels = [int(x) for x in args.concurrency.split(",")]
+    sizes = [int(x) for x in args.sizes.split(",")]
+    with tempfile.TemporaryDirectory(prefix="jisr-bench-") as scratch:
+        processes, direct, exchange = start(Path(scratch) / "federation")
+        try:
+            asyncio.run(
+                closed_loop(
+                    exchange,
+                    concurrency=8,
+                    seconds=2,
+                    body=b"x" * 1024,
+                    headers={"X-Road-Client": CLIENT},
+                )
+            )
+            print(
+                f"machine: {os.cpu_count()} cores; {args.seconds} s per point; mTLS + RFC 9421 + durable logs at both ends"
+            )
+            print(
+                f"{'body':>7} {'conc':>5} | {'direct/s':>9} {'p50 ms':>7} {'p99 ms':>7} | {'exch/s':>9} {'p50 ms':>7} {'p99 ms':>7} | {'ratio':>6} {'err':>4}"
+            )
+            rows = asyncio.run(sweep(direct, exchange, sizes, levels, args.seconds))
+            small = [r for r in rows if r["body_bytes"] == min(sizes)]
+            peak = max(r["exchange_rps"] for r in small)
+            latency = asyncio.run(added_latency(direct, exchange, peak, args.seconds))
+            print(
+                f"open loop at {latency['rate']}/s (half the 1 KB peak): p50 direct {latency['direct_p50_ms']} ms,"
+                f" exchange {latency['exchange_p50_ms']} ms, added {latency['added_p50_ms']} ms"
+            )
+        finally:
+            stop(processes)
+    summary = {
+        "benchmark": "exchange",
+        "cores": os.cpu_count(),
+        "peak_exchange_rps_1kb": peak,
+        "best_ratio_1kb": max(r["ratio"] or 0 for r in small),
+        "added_p50_ms_at_half_peak": latency["added_p50_ms"],
+        "rows": rows,
+        "latency": latency,
+    }
+    print(json.dumps(summary))
+
+
+if __name__ == "__main__":
+    main()

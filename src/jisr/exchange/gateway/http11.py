@@ -1,0 +1,297 @@
+"""A lean pooled HTTP/1.1 client for the gateway's hot path (peer gateways and backends).
+
+Why not httpx (used everywhere else in Jisr): profiling the exchange showed httpx/httpcore
+taking a third of a gateway's CPU per request — anyio stream layers, per-request pool
+bookkeeping (``has_expired`` probes the socket), and a failing ``import`` retried on every
+request by its async-library detection. This client does only what the gateway needs:
+keep-alive connections per origin (TLS with the gateway's context), a request written from
+a replayable body, the response parsed by ``httptools`` (llhttp, the parser uvicorn uses)
+and streamed back, the peer certificate's SHA-256 per connection, and timeouts.
+
+Errors::
+
+    ClientError
+    ├── ConnectFailed     no connection could be made (refused, TLS handshake failed)
+    ├── RequestTimeout    no (complete) answer within the timeout
+    └── ProtocolFailure   the peer broke HTTP/1.1 or closed mid-message
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import ssl
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+
+import httptools
+
+__all__ = [
+    "ClientError",
+    "ConnectFailed",
+    "Pool",
+    "ProtocolFailure",
+    "RequestTimeout",
+    "Response",
+]
+
+READ_SIZE = 256 * 1024
+BodyFactory = Callable[[], AsyncIterator[bytes]]
+
+
+class ClientError(Exception):
+    """A request failed before a complete response arrived."""
+
+
+class ConnectFailed(ClientError):
+    pass
+
+
+class RequestTimeout(ClientError):
+    pass
+
+
+class ProtocolFailure(ClientError):
+    pass
+
+
+@dataclass
+class _Parsed:
+    headers: list[tuple[bytes, bytes]] = field(default_factory=list)
+    headers_done: bool = False
+    chunks: list[bytes] = field(default_factory=list)
+    complete: bool = False
+
+    # httptools callbacks
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self.headers.append((name.lower(), value))
+
+    def on_headers_complete(self) -> None:
+        self.headers_done = True
+
+    def on_body(self, body: bytes) -> None:
+        self.chunks.append(body)
+
+    def on_message_complete(self) -> None:
+        self.complete = True
+
+
+class _Connection:
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader = reader
+        self.writer = writer
+        ssl_object = writer.get_extra_info("ssl_object")
+        der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
+        self.peer_sha256 = hashlib.sha256(der).hexdigest() if der else None
+        self.reused = False
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+class Response:
+    """Status and headers are available at once; the body streams from the connection.
+
+    Read the body to the end (or call :meth:`close`): only then is the connection returned
+    to the pool (or closed).
+    """
+
+    def __init__(
+        self,
+        pool: Pool,
+        key: tuple[str, int],
+        connection: _Connection,
+        parser: httptools.HttpResponseParser,
+        parsed: _Parsed,
+        timeout: float,
+    ) -> None:
+        self.status = parser.get_status_code()
+        self.headers = parsed.headers
+        self.peer_sha256 = connection.peer_sha256
+        self._pool, self._key, self._connection = pool, key, connection
+        self._parser, self._parsed, self._timeout = parser, parsed, timeout
+        self._done = False
+
+    def header(self, name: bytes) -> bytes | None:
+        for key, value in self.headers:
+            if key == name:
+                return value
+        return None
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        parsed = self._parsed
+        try:
+            while True:
+                while parsed.chunks:
+                    yield parsed.chunks.pop(0)
+                if parsed.complete:
+                    break
+                data = await _read(self._connection, self._timeout)
+                _feed(self._parser, data)
+        except BaseException:
+            self._finish(reuse=False)
+            raise
+        self._finish(reuse=self._parser.should_keep_alive())
+
+    def close(self) -> None:
+        self._finish(reuse=False)
+
+    def _finish(self, *, reuse: bool) -> None:
+        if self._done:
+            return
+        self._done = True
+        if reuse and self._parsed.complete:
+            self._pool.release(self._key, self._connection)
+        else:
+            self._connection.close()
+
+
+async def _read(connection: _Connection, seconds: float) -> bytes:
+    try:
+        async with asyncio.timeout(seconds):
+            data = await connection.reader.read(READ_SIZE)
+    except TimeoutError:
+        raise RequestTimeout(f"no answer within {seconds} s") from None
+    except (OSError, ssl.SSLError) as error:
+        raise ProtocolFailure(f"connection failed while reading: {error}") from None
+    if not data:
+        raise ProtocolFailure("the peer closed the connection mid-response")
+    return data
+
+
+def _feed(parser: httptools.HttpResponseParser, data: bytes) -> None:
+    try:
+        parser.feed_data(data)
+    except httptools.HttpParserError as error:
+        raise ProtocolFailure(f"malformed HTTP response: {error}") from None
+
+
+class Pool:
+    """Keep-alive connections per (host, port); one request per connection at a time."""
+
+    def __init__(
+        self,
+        *,
+        ssl_context: ssl.SSLContext | None = None,
+        connect_timeout: float = 5.0,
+        max_idle: int = 100,
+    ) -> None:
+        self.ssl_context = ssl_context
+        self.connect_timeout = connect_timeout
+        self.max_idle = max_idle
+        self._idle: dict[tuple[str, int], list[_Connection]] = {}
+
+    async def request(
+        self,
+        method: str,
+        host: str,
+        port: int,
+        target: str,
+        headers: list[tuple[bytes, bytes]],
+        *,
+        body: BodyFactory | None = None,
+        seconds: float,
+        server_hostname: str | None = None,
+    ) -> Response:
+        """Send a request; retry once on a fresh connection if a pooled one was stale."""
+        key = (host, port)
+        head = _head(method, target, host, port, headers)
+        for attempt in range(2):
+            connection = await self._connection(key, server_hostname)
+            try:
+                return await self._exchange(key, connection, head, body, seconds)
+            except _Stale:
+                connection.close()
+                if attempt:
+                    raise ProtocolFailure("the connection closed before answering") from None
+        raise AssertionError("unreachable")
+
+    async def _exchange(
+        self,
+        key: tuple[str, int],
+        connection: _Connection,
+        head: bytes,
+        body: BodyFactory | None,
+        seconds: float,
+    ) -> Response:
+        parsed = _Parsed()
+        parser = httptools.HttpResponseParser(parsed)
+        stale_possible = connection.reused
+        try:
+            connection.writer.write(head)
+            if body is not None:
+                async for chunk in body():
+                    connection.writer.write(chunk)
+                    await connection.writer.drain()
+            await connection.writer.drain()
+            while not parsed.headers_done:
+                async with asyncio.timeout(seconds):
+                    data = await connection.reader.read(READ_SIZE)
+                if not data:
+                    raise ConnectionResetError("closed before the response head")
+                stale_possible = False
+                _feed(parser, data)
+        except TimeoutError:
+            connection.close()
+            raise RequestTimeout(f"no answer within {seconds} s") from None
+        except ClientError:
+            connection.close()
+            raise
+        except (OSError, ssl.SSLError) as error:
+            connection.close()
+            if stale_possible:  # the peer closed an idle keep-alive connection: retry
+                raise _Stale from None
+            raise ProtocolFailure(f"connection failed: {error}") from None
+        return Response(self, key, connection, parser, parsed, seconds)
+
+    async def _connection(self, key: tuple[str, int], server_hostname: str | None) -> _Connection:
+        idle = self._idle.get(key)
+        while idle:
+            connection = idle.pop()
+            if not connection.reader.at_eof() and not connection.writer.is_closing():
+                connection.reused = True
+                return connection
+            connection.close()
+        try:
+            async with asyncio.timeout(self.connect_timeout):
+                reader, writer = await asyncio.open_connection(
+                    key[0],
+                    key[1],
+                    ssl=self.ssl_context,
+                    server_hostname=server_hostname if self.ssl_context else None,
+                    limit=READ_SIZE,
+                )
+        except TimeoutError:
+            raise ConnectFailed(f"connecting to {key[0]}:{key[1]} timed out") from None
+        except (OSError, ssl.SSLError) as error:
+            raise ConnectFailed(f"cannot connect to {key[0]}:{key[1]}: {error}") from None
+        return _Connection(reader, writer)
+
+    def release(self, key: tuple[str, int], connection: _Connection) -> None:
+        idle = self._idle.setdefault(key, [])
+        if len(idle) >= self.max_idle or connection.writer.is_closing():
+            connection.close()
+            return
+        idle.append(connection)
+
+    async def aclose(self) -> None:
+        for connections in self._idle.values():
+            for connection in connections:
+                connection.close()
+        self._idle.clear()
+
+
+class _Stale(Exception):
+    """A pooled connection the peer had closed: retry on a new one."""
+
+
+def _head(
+    method: str, target: str, host: str, port: int, headers: list[tuple[bytes, bytes]]
+) -> bytes:
+    lines = [f"{method} {target} HTTP/1.1\r\nhost: {host}:{port}\r\n".encode("latin-1")]
+    for name, value in headers:
+        if name in (b"host", b"connection", b"transfer-encoding"):
+            continue
+        lines.append(name + b": " + value + b"\r\n")
+    lines.append(b"\r\n")
+    return b"".join(lines)
