@@ -13,14 +13,22 @@ import threading
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import asyncpg
+from cryptography import x509
+from cryptography.x509.oid import NameOID
 
 from jisr.config import CentralSettings, GatewaySettings
-from jisr.crypto.x509 import fingerprint_sha256
+from jisr.crypto.keys import (
+    PrivateKey,
+    generate_private_key,
+    private_key_to_pem,
+    signature_hash,
+)
+from jisr.crypto.x509 import certificate_to_pem, fingerprint_sha256
 from jisr.demo.backend import create_backend
 from jisr.exchange.central.app import create_app
 from jisr.exchange.central.keystore import KeyStore
@@ -59,6 +67,47 @@ class Databases:
         asyncio.run(create())
         base = ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
         return f"{base}/{database}"
+
+
+@dataclass(frozen=True)
+class TlsIdentity:
+    """A certificate and its key, also written as PEM files (for TLS clients)."""
+
+    certificate: x509.Certificate
+    key: PrivateKey
+    certificate_path: Path
+    key_path: Path
+
+    @property
+    def pem(self) -> bytes:
+        return certificate_to_pem(self.certificate)
+
+    @classmethod
+    def write(cls, certificate: x509.Certificate, key: PrivateKey, directory: Path) -> TlsIdentity:
+        directory.mkdir(parents=True, exist_ok=True)
+        certificate_path, key_path = directory / "cert.pem", directory / "key.pem"
+        certificate_path.write_bytes(certificate_to_pem(certificate))
+        key_path.write_bytes(private_key_to_pem(key, None))
+        return cls(certificate, key, certificate_path, key_path)
+
+
+def self_signed(common_name: str, directory: Path) -> TlsIdentity:
+    """A self-signed end-entity certificate (P-256, valid a day), e.g. an IS's."""
+    key = generate_private_key("p256")
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .sign(key, signature_hash(key))
+    )
+    return TlsIdentity.write(certificate, key, directory)
 
 
 @contextmanager

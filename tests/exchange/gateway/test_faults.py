@@ -14,25 +14,22 @@ import http.client
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes
-from cryptography.x509.oid import NameOID
 
 from jisr.crypto.httpsig import content_digest
-from jisr.crypto.keys import PrivateKey, generate_private_key, private_key_to_pem
+from jisr.crypto.keys import PrivateKey, generate_private_key
 from jisr.crypto.x509 import certificate_to_pem
 from jisr.exchange.gateway.registry import GatewayRegistry
 from jisr.exchange.gateway.signing import sign_request
 from jisr.exchange.gateway.transport import TrustStore, client_context
 from jisr.exchange.messagelog import StoredRecord
 from tests.exchange.gateway.conftest import CLIENT, CONSUMER, PROVIDER, SERVICE
-from tests.exchange.gateway.harness import Federation, RunningGateway
+from tests.exchange.gateway.harness import Federation, RunningGateway, self_signed
 
 OTHER = "MA/GOV/INTERIOR/OTHER"
 # Gateways added to the module's federation for the faults that need a gateway of their own.
@@ -43,6 +40,7 @@ ARCHIVE = "MA/GOV/CIVIL-REGISTRY/ARCHIVE"
 DOOMED = "MA/GOV/INTERIOR/GW3"  # its TLS certificate gets revoked, hosts PORTAL
 PORTAL = "MA/GOV/INTERIOR/PORTAL"
 TIMEOUT = 30
+LARGE = 4 * 1024 * 1024  # above provider.DUPLEX_ABOVE and the socket buffers
 
 
 @pytest.fixture(scope="module")
@@ -121,11 +119,9 @@ def logged(gateway: RunningGateway, xroad_id: str) -> list[StoredRecord]:
     return gateway.records(xroad_id)
 
 
-def assert_logged_fault(
-    federation: Federation, xroad_id: str, code: str, *, provider: str = PROVIDER
-) -> None:
+def assert_logged_fault(federation: Federation, xroad_id: str, code: str) -> None:
     """Both gateways logged the request and the signed fault answering it."""
-    for name in (CONSUMER, provider):
+    for name in (CONSUMER, PROVIDER):
         records = logged(federation.gateways[name], xroad_id)
         assert [r.record.kind for r in records] == ["request", "response"], name
         request, response = (r.record for r in records)
@@ -278,19 +274,32 @@ class TestProviderFaults:
         assert_fault(response, 500, "Server.ServerProxy.ServiceDisabled")
         assert_logged_fault(faults, xroad_id, "Server.ServerProxy.ServiceDisabled")
 
-    def test_backend_down(self, faults: Federation) -> None:
-        """Nothing listens at the backend: Server.ServerProxy.NetworkError (§4.6 ex. 2)."""
+    @pytest.mark.parametrize("size", [0, LARGE], ids=["no-body", "large-body"])
+    def test_backend_down(self, faults: Federation, size: int) -> None:
+        """Nothing listens at the backend: Server.ServerProxy.NetworkError (§4.6 ex. 2),
+        whether the body goes the pooled way or the full-duplex way."""
         xroad_id = new_id()
-        response = call(faults, "GET", f"/r1/{SERVICE}/down/x", headers={"X-Road-Id": xroad_id})
+        response = call(
+            faults,
+            "POST",
+            f"/r1/{SERVICE}/down/x",
+            headers={"X-Road-Id": xroad_id},
+            content=b"x" * size,
+        )
         assert_fault(response, 500, "Server.ServerProxy.NetworkError")
         assert_logged_fault(faults, xroad_id, "Server.ServerProxy.NetworkError")
 
-    def test_backend_slower_than_the_service_timeout(self, faults: Federation) -> None:
-        """The backend answers after 3 s, the service allows 1 s:
-        Server.ServerProxy.ServiceFailed, logged on both sides."""
+    @pytest.mark.parametrize("size", [0, LARGE], ids=["no-body", "large-body"])
+    def test_backend_slower_than_the_service_timeout(self, faults: Federation, size: int) -> None:
+        """The backend answers after 3 s (without reading the body), the service allows
+        1 s: Server.ServerProxy.ServiceFailed, logged on both sides."""
         xroad_id = new_id()
         response = call(
-            faults, "GET", f"/r1/{SERVICE}/slow/slow?seconds=3", headers={"X-Road-Id": xroad_id}
+            faults,
+            "GET",  # the slow route answers GET only; a GET may carry a body
+            f"/r1/{SERVICE}/slow/slow?seconds=3",
+            headers={"X-Road-Id": xroad_id},
+            content=b"x" * size,
         )
         body = assert_fault(response, 500, "Server.ServerProxy.ServiceFailed")
         assert "1.0 s" in body["message"]
@@ -374,23 +383,6 @@ class TestGatewayState:
 
 
 # ------------------------------------------------------- attacks on the provider face
-def self_signed(name: str) -> tuple[x509.Certificate, PrivateKey]:
-    key = generate_private_key("p256")
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    now = datetime.now(UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(minutes=5))
-        .not_valid_after(now + timedelta(days=1))
-        .sign(key, hashes.SHA256())  # type: ignore[arg-type]
-    )
-    return certificate, key
-
-
 class PeerClient:
     """A raw mutual-TLS client of the provider face, impersonating the consumer gateway."""
 
@@ -522,10 +514,8 @@ class TestProviderFaceAttacks:
 
     def test_self_signed_tls_certificate(self, faults: Federation, tmp_path: Path) -> None:
         """A TLS client certificate from no instance CA: the handshake is refused."""
-        certificate, key = self_signed("MA/GOV/INTERIOR/GW1")
-        (tmp_path / "c.pem").write_bytes(certificate_to_pem(certificate))
-        (tmp_path / "k.pem").write_bytes(private_key_to_pem(key, None))
-        client = PeerClient(faults, tmp_path / "c.pem", tmp_path / "k.pem")
+        stranger = self_signed(CONSUMER, tmp_path)
+        client = PeerClient(faults, stranger.certificate_path, stranger.key_path)
         try:
             with pytest.raises(httpx.TransportError):
                 client.http.send(client.request(b"hello", xroad_id=new_id()))

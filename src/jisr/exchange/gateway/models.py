@@ -101,6 +101,8 @@ class ClientConnection(Base):
     client: Mapped[str] = mapped_column(String(1100), primary_key=True)
     mode: Mapped[str] = mapped_column(String(8), default="mtls")  # none | tls | mtls
     certificate_sha256: Mapped[str | None] = mapped_column(String(64))
+    # The registered IS certificate itself: the IS-facing TLS listener must trust it.
+    certificate_pem: Mapped[str | None] = mapped_column(Text)
     log_bodies: Mapped[bool] = mapped_column(Boolean, default=True)
 
 

@@ -25,7 +25,7 @@ from jisr.exchange.gateway.meta import METASERVICES, provider_metaservice
 from jisr.exchange.gateway.registry import ServiceEntry
 from jisr.exchange.gateway.runtime import Gateway
 from jisr.exchange.gateway.signing import sign_response, verify_request
-from jisr.exchange.gateway.transport import peer_certificate_sha256
+from jisr.exchange.gateway.transport import BackendError, duplex_request, peer_certificate_sha256
 from jisr.exchange.globalconf import GatewayEntry
 from jisr.ids import IdentifierError, ServiceId, SubsystemId, parse_client
 
@@ -45,6 +45,11 @@ BACKEND_XROAD = (
 NOT_TO_BACKEND = frozenset(
     {"signature", "signature-input", "content-digest", "content-length", "host"}
 )
+# Request bodies above this go to the backend on a connection of their own that reads the
+# response while the body is still being sent (transport.duplex_request): a streaming
+# backend may answer before it has read everything. Smaller ones fit the socket buffers
+# and keep the pooled client.
+DUPLEX_ABOVE = 64 * 1024
 
 
 class Verified:
@@ -233,7 +238,6 @@ class ProviderFace:
     async def _call_backend(
         self, entry: ServiceEntry, request: Verified, method: str
     ) -> tuple[int, list[tuple[bytes, bytes]], SpooledBody]:
-        gateway = self.gateway
         url = entry.backend_url + request.target.path
         if request.target.query:
             url += "?" + request.target.query
@@ -244,25 +248,45 @@ class ProviderFace:
         ]
         headers += [(k, request.headers[k]) for k in BACKEND_XROAD if k in request.headers]
         headers.append(("content-length", str(request.body.size)))
-        backend_request = gateway.backend_http.build_request(
+        body = SpooledBody(
+            limit=self.gateway.settings.max_body_bytes,
+            memory=self.gateway.settings.spool_memory_bytes,
+        )
+        try:
+            if request.body.size > DUPLEX_ABOVE:
+                status, raw = await self._duplex(entry, method, url, headers, request, body)
+            else:
+                status, raw = await self._pooled(entry, method, url, headers, request, body)
+        except BaseException:
+            body.close()
+            raise
+        return status, protocol.filter_response_headers(raw), body
+
+    async def _pooled(
+        self,
+        entry: ServiceEntry,
+        method: str,
+        url: str,
+        headers: list[tuple[str, str]],
+        request: Verified,
+        body: SpooledBody,
+    ) -> tuple[int, list[tuple[bytes, bytes]]]:
+        http = self.gateway.backend_http
+        backend_request = http.build_request(
             method, url, headers=headers, content=request.body.chunks(), timeout=entry.timeout
         )
         try:
-            response = await gateway.backend_http.send(backend_request, stream=True)
+            response = await http.send(backend_request, stream=True)
         except httpx.TimeoutException as error:
             raise errors.ServerProxyServiceFailed(
                 f"the service did not answer in {entry.timeout} s ({error.__class__.__name__})"
             ) from None
         except httpx.HTTPError as error:
             raise errors.ServerProxyNetworkError(f"cannot reach the service: {error}") from None
-        body = SpooledBody(
-            limit=gateway.settings.max_body_bytes, memory=gateway.settings.spool_memory_bytes
-        )
         try:
             async for chunk in response.aiter_raw():
                 body.write(chunk)
         except (httpx.HTTPError, BodyTooLarge) as error:
-            body.close()
             raise errors.ServerProxyServiceFailed(
                 f"reading the service response failed: {error}"
             ) from None
@@ -271,7 +295,39 @@ class ProviderFace:
         raw = [
             (k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers.multi_items()
         ]
-        return response.status_code, protocol.filter_response_headers(raw), body
+        return response.status_code, raw
+
+    async def _duplex(
+        self,
+        entry: ServiceEntry,
+        method: str,
+        url: str,
+        headers: list[tuple[str, str]],
+        request: Verified,
+        body: SpooledBody,
+    ) -> tuple[int, list[tuple[bytes, bytes]]]:
+        try:
+            return await duplex_request(
+                method,
+                url,
+                headers,
+                request.body.chunks(),
+                body.write,
+                io_timeout=entry.timeout,
+                connect_timeout=self.gateway.settings.connect_timeout,
+            )
+        except BodyTooLarge as error:
+            raise errors.ServerProxyServiceFailed(
+                f"reading the service response failed: {error}"
+            ) from None
+        except BackendError as error:
+            if not error.reached:
+                raise errors.ServerProxyNetworkError(f"cannot reach the service: {error}") from None
+            if error.timeout:
+                raise errors.ServerProxyServiceFailed(
+                    f"the service did not answer in {entry.timeout} s"
+                ) from None
+            raise errors.ServerProxyServiceFailed(f"the service failed: {error}") from None
 
     def _response_headers(
         self, request: Verified, backend_headers: list[tuple[bytes, bytes]], body: SpooledBody

@@ -16,6 +16,13 @@ from urllib.parse import urlsplit
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from jisr.crypto.errors import CryptoError
+from jisr.crypto.x509 import (
+    certificate_to_der,
+    certificate_to_pem,
+    fingerprint_sha256,
+    load_certificate,
+)
 from jisr.exchange.gateway.access import PatternError, Right, validate_pattern
 from jisr.exchange.gateway.models import (
     AccessRight,
@@ -51,6 +58,7 @@ class Connection:
     mode: str
     certificate_sha256: str | None
     log_bodies: bool
+    certificate: bytes | None = None  # DER of the registered IS certificate (mode mtls)
 
 
 @dataclass(frozen=True)
@@ -88,7 +96,9 @@ class Catalogue:
             owner, code = codes[member.group_id]
             groups[owner][code].add(member.client)
         connections = {
-            c.client: Connection(c.mode, c.certificate_sha256, c.log_bodies)
+            c.client: Connection(
+                c.mode, c.certificate_sha256, c.log_bodies, _certificate_der(c.certificate_pem)
+            )
             for c in await session.scalars(select(ClientConnection))
         }
         frozen = {o: {c: frozenset(m) for c, m in g.items()} for o, g in groups.items()}
@@ -97,9 +107,17 @@ class Catalogue:
     def services_of(self, provider: str) -> list[ServiceEntry]:
         return sorted((s for (p, _), s in self.services.items() if p == provider), key=_code)
 
+    def client_certificates(self) -> list[bytes]:
+        """The registered IS certificates (DER): what the IS-facing TLS listener trusts."""
+        return [c.certificate for c in self.connections.values() if c.certificate is not None]
+
 
 def _code(entry: ServiceEntry) -> str:
     return entry.code
+
+
+def _certificate_der(pem: str | None) -> bytes | None:
+    return None if pem is None else certificate_to_der(load_certificate(pem.encode("ascii")))
 
 
 class GatewayRegistry:
@@ -332,11 +350,24 @@ class GatewayRegistry:
         mode: str,
         *,
         certificate_sha256: str | None = None,
+        certificate: bytes | None = None,
         log_bodies: bool = True,
     ) -> ClientConnection:
+        """How ``client`` connects. Mode ``mtls`` needs the IS ``certificate`` (PEM or DER):
+        the IS-facing TLS listener must trust it, and requests are pinned to its SHA-256.
+        A ``certificate_sha256`` alone pins, but TLS cannot verify the certificate unless
+        it chains to one registered in full."""
         client = self.own_client("client", client)
         if mode not in MODES:
             raise Problem.invalid("mode", "unknown_mode", f"mode is one of {', '.join(MODES)}")
+        pem: str | None = None
+        if certificate is not None:
+            pem, fingerprint = _is_certificate(certificate)
+            if certificate_sha256 not in (None, fingerprint):
+                raise Problem.invalid(
+                    "certificate_sha256", "mismatch", "does not match the certificate given"
+                )
+            certificate_sha256 = fingerprint
         if mode == "mtls" and not certificate_sha256:
             raise Problem.invalid(
                 "certificate", "required", "mode mtls needs the IS client certificate"
@@ -346,9 +377,19 @@ class GatewayRegistry:
             row = ClientConnection(client=client)
             self.session.add(row)
         row.mode, row.certificate_sha256, row.log_bodies = mode, certificate_sha256, log_bodies
+        row.certificate_pem = pem
         await self.session.flush()
         await self.audit("client.connection", client, mode=mode, log_bodies=log_bodies)
         return row
+
+
+def _is_certificate(data: bytes) -> tuple[str, str]:
+    """(PEM, SHA-256 hex) of an IS client certificate given as PEM or DER."""
+    try:
+        parsed = load_certificate(data)
+    except CryptoError as error:
+        raise Problem.invalid("certificate", "invalid_certificate", str(error)) from None
+    return certificate_to_pem(parsed).decode("ascii"), fingerprint_sha256(parsed)
 
 
 def _part(field_name: str, value: str, part: str) -> str:

@@ -216,6 +216,9 @@ class Gateway:
     async def reload_catalogue(self) -> None:
         async with self.database.sessions() as session:
             self.catalogue = await Catalogue.load(session)
+        # Registered IS certificates become trust anchors of the IS-facing TLS listener;
+        # one left behind after a change does no harm, requests are pinned per client.
+        self.client_trust.update(self.catalogue.client_certificates())
 
     # ----------------------------------------------------------- hot path
     def check_serving(self, face: str) -> None:

@@ -49,6 +49,7 @@ def upgrade() -> None:
         sa.Column("client", sa.String(length=1100), nullable=False),
         sa.Column("mode", sa.String(length=8), nullable=False),
         sa.Column("certificate_sha256", sa.String(length=64), nullable=True),
+        sa.Column("certificate_pem", sa.Text(), nullable=True),
         sa.Column("log_bodies", sa.Boolean(), nullable=False),
         sa.PrimaryKeyConstraint("client", name=op.f("pk_client_connections")),
     )
