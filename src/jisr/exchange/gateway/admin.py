@@ -114,6 +114,9 @@ class ConnectionIn(_In):
     client: str = Field(max_length=1100)
     mode: Literal["none", "tls", "mtls"]
     certificate_sha256: str | None = Field(None, pattern=r"^[0-9a-f]{64}$")
+    certificate_pem: str | None = Field(
+        None, max_length=16384, description="The IS client certificate (PEM), for mode mtls."
+    )
     log_bodies: bool = True
 
 
@@ -273,6 +276,7 @@ async def set_connection(
             body.client,
             body.mode,
             certificate_sha256=body.certificate_sha256,
+            certificate=body.certificate_pem.encode() if body.certificate_pem else None,
             log_bodies=body.log_bodies,
         )
         return ConnectionIn(

@@ -92,9 +92,8 @@ def init(
     settings = settings_of(ctx, central_url=central_url)
     auth_csr, sign_csr = init_gateway(settings, anchor)
     console.print(f"gateway {settings.gateway} initialised in {settings.data_dir}")
-    console.print(
-        f"CSRs: {settings.data_dir / 'keys' / 'auth.csr.pem'}, {settings.data_dir / 'keys' / 'sign.csr.pem'}"
-    )
+    keys = settings.data_dir / "keys"
+    console.print(f"CSRs: {keys / 'auth.csr.pem'}, {keys / 'sign.csr.pem'}")
     if settings.central_url and token:
         owner = settings.gateway.rsplit("/", 1)[0]
         for kind, subject, csr in (("auth", settings.gateway, auth_csr), ("sign", owner, sign_csr)):
@@ -107,9 +106,8 @@ def init(
             if response.status_code != 201:
                 errors.print(f"[red]central refused the {kind} CSR[/red]: {response.text}")
                 raise typer.Exit(1)
-            console.print(
-                f"{kind} CSR submitted as #{response.json()['id']}; ask the central operator to approve it"
-            )
+            number = response.json()["id"]
+            console.print(f"{kind} CSR submitted as #{number}; the central operator approves it")
 
 
 @app.command()
@@ -281,16 +279,10 @@ def client_set(
     log_bodies: bool = typer.Option(True, help="Keep message bodies in the log."),
 ) -> None:
     """Set how information system CLIENT authenticates to the consumer face."""
-    fingerprint = None
-    if certificate is not None:
-        from jisr.crypto.x509 import fingerprint_sha256, load_certificate
-
-        fingerprint = fingerprint_sha256(load_certificate(certificate.read_bytes()))
+    pem = certificate.read_bytes() if certificate is not None else None
     _run(
         ctx,
-        lambda r: r.set_connection(
-            client, mode, certificate_sha256=fingerprint, log_bodies=log_bodies
-        ),
+        lambda r: r.set_connection(client, mode, certificate=pem, log_bodies=log_bodies),
     )
     console.print(f"{client}: mode {mode}")
 

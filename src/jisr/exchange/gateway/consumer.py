@@ -10,18 +10,16 @@ digest and consistency with the request; log both records durably; answer.
 from __future__ import annotations
 
 import base64
-import hashlib
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
 import structlog
 from starlette.types import Receive, Scope, Send
 
 from jisr.crypto.httpsig import SignatureError, check_content_digest
-from jisr.exchange.gateway import errors, protocol
+from jisr.exchange.gateway import errors, http11, protocol
 from jisr.exchange.gateway.bodies import BodyTooLarge, SpooledBody, read_asgi_body
 from jisr.exchange.gateway.journal import exchange_records
 from jisr.exchange.gateway.registry import Connection
@@ -155,12 +153,13 @@ class ConsumerFace:
 
     async def _send(
         self, outgoing: Outgoing, peers: list[GatewayEntry]
-    ) -> tuple[httpx.Response, SpooledBody]:
+    ) -> tuple[http11.Response, SpooledBody]:
         gateway = self.gateway
-        assert gateway.peer_http is not None
         assert gateway.signing is not None
         last_error: Exception | None = None
+        small = outgoing.body.in_memory()
         for peer in peers:
+            host, port = _host_port(peer.address)
             url = f"https://{peer.address}{outgoing.target.uri}"
             headers = dict(outgoing.headers)
             signature_input, signature = sign_request(
@@ -173,51 +172,57 @@ class ConsumerFace:
             )
             headers["signature-input"], headers["signature"] = signature_input, signature
             headers["content-length"] = str(outgoing.body.size)
-            request = gateway.peer_http.build_request(
-                outgoing.method, url, headers=headers, content=outgoing.body.chunks()
+            raw = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+            try:
+                response = await gateway.peers.request(
+                    outgoing.method,
+                    host,
+                    port,
+                    outgoing.target.uri,
+                    raw,
+                    body=small if small is not None else outgoing.body.chunks,
+                    seconds=gateway.settings.request_timeout,
+                    server_hostname=host,
+                )
+            except http11.ConnectFailed as error:
+                last_error = error
+                log.warning("consumer.peer_unreachable", peer=str(peer.id), error=str(error))
+                continue
+            except http11.ClientError as error:
+                raise errors.ClientProxyNetworkError(
+                    f"provider gateway {peer.id}: {error}"
+                ) from None
+            body = SpooledBody(
+                limit=gateway.settings.max_body_bytes, memory=gateway.settings.spool_memory_bytes
             )
             try:
-                response = await gateway.peer_http.send(request, stream=True)
-            except httpx.HTTPError as error:
-                last_error = error
-                log.warning("consumer.peer_unreachable", peer=str(peer.id), error=repr(error))
-                continue
-            try:
                 self._pin(response, peer)
-                body = SpooledBody(
-                    limit=gateway.settings.max_body_bytes,
-                    memory=gateway.settings.spool_memory_bytes,
-                )
-                async for chunk in response.aiter_raw():
+                async for chunk in response.chunks():
                     body.write(chunk)
             except BodyTooLarge as error:
                 raise errors.ClientProxyNetworkError(f"response {error}") from None
-            except httpx.HTTPError as error:
+            except http11.ClientError as error:
                 raise errors.ClientProxyNetworkError(
                     f"reading the response failed: {error}"
                 ) from None
             finally:
-                await response.aclose()
+                response.close()
             outgoing.headers = headers
             return response, body
         raise errors.ClientProxyNetworkError(f"no provider gateway reachable: {last_error}")
 
     @staticmethod
-    def _pin(response: httpx.Response, peer: GatewayEntry) -> None:
+    def _pin(response: http11.Response, peer: GatewayEntry) -> None:
         """The provider gateway's certificate must be one the configuration lists for it."""
-        stream = response.extensions.get("network_stream")
-        ssl_object = stream.get_extra_info("ssl_object") if stream is not None else None
-        der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
-        fingerprint = hashlib.sha256(der).hexdigest() if der else None
-        if fingerprint not in {c.sha256 for c in peer.auth_certificates}:
+        if response.peer_sha256 not in {c.sha256 for c in peer.auth_certificates}:
             raise errors.ClientProxySslAuthenticationFailed(
                 f"gateway {peer.id} presented a certificate not in the global configuration"
             )
 
     async def _check_response(
-        self, outgoing: Outgoing, response: httpx.Response, body: SpooledBody
+        self, outgoing: Outgoing, response: http11.Response, body: SpooledBody
     ) -> None:
-        headers = {k.lower(): v for k, v in response.headers.items()}
+        headers = response.fields
         if "signature" not in headers:
             if "x-road-error" in headers:
                 return  # an unsigned fault from the provider gateway (before it could verify)
@@ -227,7 +232,7 @@ class ConsumerFace:
         gateway = self.gateway
         try:
             verify_response(
-                response.status_code,
+                response.status,
                 headers,
                 resolve_key=lambda keyid: (entry := gateway.signing_key_for(keyid)) and entry[1],
                 now=gateway.now(),
@@ -257,7 +262,7 @@ class ConsumerFace:
         self,
         outgoing: Outgoing,
         connection: Connection,
-        response: httpx.Response | None,
+        response: http11.Response | None,
         response_body: SpooledBody | None,
         error: errors.XRoadError | None,
     ) -> None:
@@ -267,8 +272,8 @@ class ConsumerFace:
             "consumer",
             outgoing.headers,
             outgoing.body,
-            response.status_code if response is not None else None,
-            dict(response.headers) if response is not None else {},
+            response.status if response is not None else None,
+            response.fields if response is not None else {},
             response_body,
             error=error.code if error else None,
             keep_bodies=connection.log_bodies and gateway.settings.log_bodies,
@@ -294,6 +299,15 @@ def _digest_value(body: SpooledBody) -> str:
     return f"sha-256=:{base64.b64encode(body.sha256).decode()}:"
 
 
+def _host_port(address: str) -> tuple[str, int]:
+    """``host[:port]`` of a gateway address (default port 443; IPv6 in brackets)."""
+    if address.startswith("["):
+        host, _, rest = address[1:].partition("]")
+        return host, int(rest[1:]) if rest.startswith(":") else 443
+    host, _, port = address.rpartition(":")
+    return (host, int(port)) if host and port.isdigit() else (address, 443)
+
+
 def _header(scope: Scope, name: bytes) -> str | None:
     value = None
     for key, raw in scope["headers"]:
@@ -308,15 +322,11 @@ async def _send_error(send: Send, error: errors.XRoadError, accept: str | None) 
     await send({"type": "http.response.body", "body": body})
 
 
-async def _relay(send: Send, response: httpx.Response, body: SpooledBody) -> None:
-    headers = [
-        (k.encode("latin-1"), v.encode("latin-1"))
-        for k, v in response.headers.multi_items()
-        if k.lower().encode() not in SIGNATURE_HEADERS
-    ]
+async def _relay(send: Send, response: http11.Response, body: SpooledBody) -> None:
+    headers = [(k, v) for k, v in response.headers if k not in SIGNATURE_HEADERS]
     headers = protocol.filter_response_headers(headers, keep_xroad=True)
     headers.append((b"content-length", str(body.size).encode()))
-    await send({"type": "http.response.start", "status": response.status_code, "headers": headers})
+    await send({"type": "http.response.start", "status": response.status, "headers": headers})
     async for chunk in _with_last(body.chunks()):
         data, last = chunk
         await send({"type": "http.response.body", "body": data, "more_body": not last})

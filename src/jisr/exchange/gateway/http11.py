@@ -104,12 +104,19 @@ class Response:
         parser: httptools.HttpResponseParser,
         parsed: _Parsed,
         timeout: float,
+        sender: asyncio.Task[None] | None = None,
     ) -> None:
         self.status = parser.get_status_code()
         self.headers = parsed.headers
+        # Field values by name, repeated fields joined (RFC 9110 §5.3).
+        self.fields: dict[str, str] = {}
+        for raw_name, raw_value in parsed.headers:
+            name, value = raw_name.decode("latin-1"), raw_value.decode("latin-1")
+            self.fields[name] = f"{self.fields[name]}, {value}" if name in self.fields else value
         self.peer_sha256 = connection.peer_sha256
         self._pool, self._key, self._connection = pool, key, connection
         self._parser, self._parsed, self._timeout = parser, parsed, timeout
+        self._sender = sender
         self._done = False
 
     def header(self, name: bytes) -> bytes | None:
@@ -140,6 +147,10 @@ class Response:
         if self._done:
             return
         self._done = True
+        if self._sender is not None and not self._sender.done():
+            # Answered before reading our whole body: the connection is not reusable.
+            self._sender.cancel()
+            reuse = False
         if reuse and self._parsed.complete:
             self._pool.release(self._key, self._connection)
         else:
@@ -189,7 +200,7 @@ class Pool:
         target: str,
         headers: list[tuple[bytes, bytes]],
         *,
-        body: BodyFactory | None = None,
+        body: bytes | BodyFactory | None = None,
         seconds: float,
         server_hostname: str | None = None,
     ) -> Response:
@@ -211,19 +222,20 @@ class Pool:
         key: tuple[str, int],
         connection: _Connection,
         head: bytes,
-        body: BodyFactory | None,
+        body: bytes | BodyFactory | None,
         seconds: float,
     ) -> Response:
+        """Write the request and read the response head. A streamed body is written by a
+        task while the response is read (full duplex): a service that answers as it reads,
+        or answers early, cannot deadlock against us."""
         parsed = _Parsed()
         parser = httptools.HttpResponseParser(parsed)
         stale_possible = connection.reused
+        sender: asyncio.Task[None] | None = None
         try:
-            connection.writer.write(head)
-            if body is not None:
-                async for chunk in body():
-                    connection.writer.write(chunk)
-                    await connection.writer.drain()
-            await connection.writer.drain()
+            connection.writer.write(head + body if isinstance(body, bytes) else head)
+            if callable(body):
+                sender = asyncio.create_task(_send_body(connection, body))
             while not parsed.headers_done:
                 async with asyncio.timeout(seconds):
                     data = await connection.reader.read(READ_SIZE)
@@ -231,18 +243,18 @@ class Pool:
                     raise ConnectionResetError("closed before the response head")
                 stale_possible = False
                 _feed(parser, data)
-        except TimeoutError:
+        except BaseException as error:
             connection.close()
-            raise RequestTimeout(f"no answer within {seconds} s") from None
-        except ClientError:
-            connection.close()
+            if sender is not None:
+                sender.cancel()
+            if isinstance(error, TimeoutError):
+                raise RequestTimeout(f"no answer within {seconds} s") from None
+            if isinstance(error, OSError | ssl.SSLError):
+                if stale_possible:  # the peer closed an idle keep-alive connection: retry
+                    raise _Stale from None
+                raise ProtocolFailure(f"connection failed: {error}") from None
             raise
-        except (OSError, ssl.SSLError) as error:
-            connection.close()
-            if stale_possible:  # the peer closed an idle keep-alive connection: retry
-                raise _Stale from None
-            raise ProtocolFailure(f"connection failed: {error}") from None
-        return Response(self, key, connection, parser, parsed, seconds)
+        return Response(self, key, connection, parser, parsed, seconds, sender)
 
     async def _connection(self, key: tuple[str, int], server_hostname: str | None) -> _Connection:
         idle = self._idle.get(key)
@@ -283,6 +295,15 @@ class Pool:
 
 class _Stale(Exception):
     """A pooled connection the peer had closed: retry on a new one."""
+
+
+async def _send_body(connection: _Connection, body: BodyFactory) -> None:
+    try:
+        async for chunk in body():
+            connection.writer.write(chunk)
+            await connection.writer.drain()
+    except (OSError, ssl.SSLError):
+        connection.close()  # the reader sees the closed connection and reports it
 
 
 def _head(

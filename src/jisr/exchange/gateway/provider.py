@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import base64
 from typing import Any
+from urllib.parse import urlsplit
 
-import httpx
 import structlog
 from starlette.types import Receive, Scope, Send
 
 from jisr.crypto.httpsig import SignatureError, check_content_digest
-from jisr.exchange.gateway import errors, protocol
+from jisr.exchange.gateway import errors, http11, protocol
 from jisr.exchange.gateway.access import is_allowed
 from jisr.exchange.gateway.bodies import BodyTooLarge, SpooledBody, read_asgi_body
 from jisr.exchange.gateway.journal import exchange_records
@@ -25,7 +25,7 @@ from jisr.exchange.gateway.meta import METASERVICES, provider_metaservice
 from jisr.exchange.gateway.registry import ServiceEntry
 from jisr.exchange.gateway.runtime import Gateway
 from jisr.exchange.gateway.signing import sign_response, verify_request
-from jisr.exchange.gateway.transport import BackendError, duplex_request, peer_certificate_sha256
+from jisr.exchange.gateway.transport import peer_certificate_sha256
 from jisr.exchange.globalconf import GatewayEntry
 from jisr.ids import IdentifierError, ServiceId, SubsystemId, parse_client
 
@@ -45,11 +45,6 @@ BACKEND_XROAD = (
 NOT_TO_BACKEND = frozenset(
     {"signature", "signature-input", "content-digest", "content-length", "host"}
 )
-# Request bodies above this go to the backend on a connection of their own that reads the
-# response while the body is still being sent (transport.duplex_request): a streaming
-# backend may answer before it has read everything. Smaller ones fit the socket buffers
-# and keep the pooled client.
-DUPLEX_ABOVE = 64 * 1024
 
 
 class Verified:
@@ -253,16 +248,13 @@ class ProviderFace:
             memory=self.gateway.settings.spool_memory_bytes,
         )
         try:
-            if request.body.size > DUPLEX_ABOVE:
-                status, raw = await self._duplex(entry, method, url, headers, request, body)
-            else:
-                status, raw = await self._pooled(entry, method, url, headers, request, body)
+            status, raw = await self._backend(entry, method, url, headers, request, body)
         except BaseException:
             body.close()
             raise
         return status, protocol.filter_response_headers(raw), body
 
-    async def _pooled(
+    async def _backend(
         self,
         entry: ServiceEntry,
         method: str,
@@ -271,63 +263,46 @@ class ProviderFace:
         request: Verified,
         body: SpooledBody,
     ) -> tuple[int, list[tuple[bytes, bytes]]]:
-        http = self.gateway.backend_http
-        backend_request = http.build_request(
-            method, url, headers=headers, content=request.body.chunks(), timeout=entry.timeout
-        )
+        """Call the service over a pooled keep-alive connection; the request body is sent
+        while the answer is read (full duplex), so a service streaming its answer as it
+        reads cannot deadlock against us."""
+        parts = urlsplit(url)
+        https = parts.scheme == "https"
+        pool = self.gateway.tls_backends if https else self.gateway.backends
+        target = parts.path or "/"
+        if parts.query:
+            target += "?" + parts.query
+        small = request.body.in_memory()
+        raw = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers]
         try:
-            response = await http.send(backend_request, stream=True)
-        except httpx.TimeoutException as error:
-            raise errors.ServerProxyServiceFailed(
-                f"the service did not answer in {entry.timeout} s ({error.__class__.__name__})"
-            ) from None
-        except httpx.HTTPError as error:
+            response = await pool.request(
+                method,
+                parts.hostname or "127.0.0.1",
+                parts.port or (443 if https else 80),
+                target,
+                raw,
+                body=small if small is not None else request.body.chunks,
+                seconds=entry.timeout,
+                server_hostname=parts.hostname if https else None,
+            )
+        except http11.ConnectFailed as error:
             raise errors.ServerProxyNetworkError(f"cannot reach the service: {error}") from None
+        except http11.RequestTimeout:
+            raise errors.ServerProxyServiceFailed(
+                f"the service did not answer in {entry.timeout} s"
+            ) from None
+        except http11.ClientError as error:
+            raise errors.ServerProxyServiceFailed(f"the service failed: {error}") from None
         try:
-            async for chunk in response.aiter_raw():
+            async for chunk in response.chunks():
                 body.write(chunk)
-        except (httpx.HTTPError, BodyTooLarge) as error:
+        except (http11.ClientError, BodyTooLarge) as error:
             raise errors.ServerProxyServiceFailed(
                 f"reading the service response failed: {error}"
             ) from None
         finally:
-            await response.aclose()
-        raw = [
-            (k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers.multi_items()
-        ]
-        return response.status_code, raw
-
-    async def _duplex(
-        self,
-        entry: ServiceEntry,
-        method: str,
-        url: str,
-        headers: list[tuple[str, str]],
-        request: Verified,
-        body: SpooledBody,
-    ) -> tuple[int, list[tuple[bytes, bytes]]]:
-        try:
-            return await duplex_request(
-                method,
-                url,
-                headers,
-                request.body.chunks(),
-                body.write,
-                io_timeout=entry.timeout,
-                connect_timeout=self.gateway.settings.connect_timeout,
-            )
-        except BodyTooLarge as error:
-            raise errors.ServerProxyServiceFailed(
-                f"reading the service response failed: {error}"
-            ) from None
-        except BackendError as error:
-            if not error.reached:
-                raise errors.ServerProxyNetworkError(f"cannot reach the service: {error}") from None
-            if error.timeout:
-                raise errors.ServerProxyServiceFailed(
-                    f"the service did not answer in {entry.timeout} s"
-                ) from None
-            raise errors.ServerProxyServiceFailed(f"the service failed: {error}") from None
+            response.close()
+        return response.status, response.headers
 
     def _response_headers(
         self, request: Verified, backend_headers: list[tuple[bytes, bytes]], body: SpooledBody

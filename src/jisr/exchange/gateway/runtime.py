@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import ssl
 import time
 from collections import OrderedDict
 from contextlib import suppress
@@ -23,7 +24,7 @@ from cryptography import x509
 from jisr.config import GatewaySettings
 from jisr.crypto.keys import PublicKey
 from jisr.crypto.x509 import load_certificate
-from jisr.exchange.gateway import errors
+from jisr.exchange.gateway import errors, http11
 from jisr.exchange.gateway.identity import GatewayKeys, MemberCertificate
 from jisr.exchange.gateway.registry import Catalogue
 from jisr.exchange.gateway.transport import TrustStore, client_context
@@ -99,7 +100,13 @@ class Gateway:
         self.signing: MemberCertificate | None = None
         self.auth_certificate: x509.Certificate | None = None
         self.log: MessageLog | None = None
-        self.peer_http: httpx.AsyncClient | None = None
+        # Hot path: the lean HTTP/1.1 pools (http11.py). httpx serves the rare calls
+        # (getOpenAPI descriptions).
+        self.peers = http11.Pool(connect_timeout=settings.connect_timeout)
+        self.backends = http11.Pool(connect_timeout=settings.connect_timeout)
+        self.tls_backends = http11.Pool(
+            ssl_context=ssl.create_default_context(), connect_timeout=settings.connect_timeout
+        )
         self.backend_http = httpx.AsyncClient(
             follow_redirects=False,  # PR-REST §4.4: redirects pass back unmodified
             timeout=httpx.Timeout(settings.request_timeout, connect=settings.connect_timeout),
@@ -128,14 +135,7 @@ class Gateway:
             self.settings.passphrase(),
             self.peer_trust,
         )
-        self.peer_http = httpx.AsyncClient(
-            verify=context,
-            follow_redirects=False,
-            timeout=httpx.Timeout(
-                self.settings.request_timeout, connect=self.settings.connect_timeout
-            ),
-            limits=httpx.Limits(max_connections=200, max_keepalive_connections=100),
-        )
+        self.peers.ssl_context = context
         self.log = self._message_log()
         await self.log.start()
         await self.reload_catalogue()
@@ -178,8 +178,8 @@ class Gateway:
                 await task
         if self.log is not None:
             await self.log.stop()
-        if self.peer_http is not None:
-            await self.peer_http.aclose()
+        for pool in (self.peers, self.backends, self.tls_backends):
+            await pool.aclose()
         await self.backend_http.aclose()
         await self.conf.aclose()
         await self.database.close()

@@ -8,31 +8,24 @@
   live SSL contexts as the configuration changes (OpenSSL applies additions to new
   handshakes; removals need no action because fingerprints are pinned).
 * :func:`client_context` — the TLS context of the pooled connections to peer gateways.
-* :func:`duplex_request` — one HTTP/1.1 exchange with a backend that reads the response
-  while it still writes the request body, for large bodies (see its docstring).
+
+The HTTP/1.1 client of the hot path (peer gateways, backends) is :mod:`.http11`.
 """
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import ssl
-from collections.abc import AsyncIterator, Callable, Iterable, MutableMapping
-from contextlib import suppress
+from collections.abc import Iterable, MutableMapping
 from pathlib import Path
 from typing import Any
 
-import h11
-import httpcore
-import httpx
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 __all__ = [
-    "BackendError",
     "TLSHttpProtocol",
     "TrustStore",
     "client_context",
-    "duplex_request",
     "peer_certificate_sha256",
     "server_context",
 ]
@@ -127,107 +120,3 @@ def server_context(
         context.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN
     trust.attach(context)
     return context
-
-
-# --- full-duplex HTTP/1.1 towards a backend -------------------------------------------------
-
-
-class BackendError(Exception):
-    """A backend exchange failed: ``reached`` once connected, ``timeout`` if it stalled."""
-
-    def __init__(self, message: str, *, reached: bool, timeout: bool = False) -> None:
-        super().__init__(message)
-        self.reached = reached
-        self.timeout = timeout
-
-
-async def duplex_request(
-    method: str,
-    url: str,
-    headers: Iterable[tuple[str, str]],
-    body: AsyncIterator[bytes],
-    sink: Callable[[bytes], None],
-    *,
-    io_timeout: float,
-    connect_timeout: float,
-) -> tuple[int, list[tuple[bytes, bytes]]]:
-    """Send a request on a fresh connection while reading its response into ``sink``;
-    return the status and the raw response headers once the response is complete.
-
-    A server may answer before it has read the whole request (RFC 9112 §9.5), streaming
-    services do: a client that reads only after writing stalls on both sides as soon as the
-    unread response fills the socket buffers. Pooled clients (httpx) write first, so large
-    bodies go this way. A server may also answer without reading the rest: the upload
-    stops once the response is complete. ``io_timeout`` bounds every read and write, as
-    httpx's does. Raises :class:`BackendError`.
-    """
-    target = httpx.URL(url)
-    port = target.port or (443 if target.scheme == "https" else 80)
-    try:
-        stream = await httpcore.AnyIOBackend().connect_tcp(
-            target.host, port, timeout=connect_timeout
-        )
-        if target.scheme == "https":
-            stream = await stream.start_tls(
-                httpx.create_ssl_context(), server_hostname=target.host, timeout=connect_timeout
-            )
-    except (httpcore.ConnectError, httpcore.ConnectTimeout, OSError) as error:
-        message = f"cannot connect to {target.host}:{port}: {error!r}"
-        raise BackendError(message, reached=False) from None
-    connection = h11.Connection(h11.CLIENT)
-    request = h11.Request(
-        method=method,
-        target=target.raw_path,
-        # Persistent (HTTP/1.1's default), although the connection is closed after the
-        # exchange: a server told "close" may close as soon as it has answered, and a close
-        # with unread request bytes is a TCP reset that can destroy its unread answer.
-        headers=[("host", target.netloc.decode("ascii")), *headers],
-    )
-    upload: asyncio.Task[None] | None = None
-    try:
-        await stream.write(connection.send(request) or b"", timeout=io_timeout)
-        upload = asyncio.create_task(_upload(connection, stream, body, io_timeout))
-        return await _download(connection, stream, sink, io_timeout)
-    except (httpcore.ReadTimeout, httpcore.WriteTimeout):
-        raise BackendError(f"no progress in {io_timeout} s", reached=True, timeout=True) from None
-    except (httpcore.NetworkError, h11.ProtocolError) as error:
-        raise BackendError(f"the exchange failed: {error!r}", reached=True) from None
-    finally:
-        if upload is not None:
-            upload.cancel()
-            with suppress(asyncio.CancelledError, Exception):
-                await upload  # a failed upload matters only if the response is incomplete
-        with suppress(Exception):
-            await stream.aclose()
-
-
-async def _upload(
-    connection: h11.Connection,
-    stream: httpcore.AsyncNetworkStream,
-    body: AsyncIterator[bytes],
-    io_timeout: float,
-) -> None:
-    async for chunk in body:
-        await stream.write(connection.send(h11.Data(data=chunk)) or b"", timeout=io_timeout)
-    await stream.write(connection.send(h11.EndOfMessage()) or b"", timeout=io_timeout)
-
-
-async def _download(
-    connection: h11.Connection,
-    stream: httpcore.AsyncNetworkStream,
-    sink: Callable[[bytes], None],
-    io_timeout: float,
-) -> tuple[int, list[tuple[bytes, bytes]]]:
-    response: h11.Response | None = None
-    while True:
-        event = connection.next_event()
-        if event is h11.NEED_DATA:
-            connection.receive_data(await stream.read(READ_CHUNK, timeout=io_timeout))
-        elif isinstance(event, h11.Response):
-            response = event
-        elif isinstance(event, h11.Data):
-            sink(bytes(event.data))
-        elif isinstance(event, h11.EndOfMessage) and response is not None:
-            return response.status_code, [(bytes(k), bytes(v)) for k, v in response.headers]
-        elif isinstance(event, h11.ConnectionClosed) or event is h11.PAUSED:
-            raise h11.RemoteProtocolError("connection closed before the response ended")
