@@ -61,6 +61,8 @@ class _Parsed:
     headers_done: bool = False
     chunks: list[bytes] = field(default_factory=list)
     complete: bool = False
+    keep_alive: bool = False
+    parser: httptools.HttpResponseParser | None = None
 
     # httptools callbacks
     def on_header(self, name: bytes, value: bytes) -> None:
@@ -68,6 +70,9 @@ class _Parsed:
 
     def on_headers_complete(self) -> None:
         self.headers_done = True
+        # Only meaningful while the message is being parsed: llhttp resets it afterwards.
+        if self.parser is not None:
+            self.keep_alive = self.parser.should_keep_alive()
 
     def on_body(self, body: bytes) -> None:
         self.chunks.append(body)
@@ -138,7 +143,7 @@ class Response:
         except BaseException:
             self._finish(reuse=False)
             raise
-        self._finish(reuse=self._parser.should_keep_alive())
+        self._finish(reuse=self._parsed.keep_alive)
 
     def close(self) -> None:
         self._finish(reuse=False)
@@ -230,6 +235,7 @@ class Pool:
         or answers early, cannot deadlock against us."""
         parsed = _Parsed()
         parser = httptools.HttpResponseParser(parsed)
+        parsed.parser = parser
         stale_possible = connection.reused
         sender: asyncio.Task[None] | None = None
         try:
