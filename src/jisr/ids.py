@@ -254,7 +254,10 @@ class _Identifier:
         return _build(cls, values)
 
     def _fields(self) -> tuple[str | None, ...]:
-        return tuple(getattr(self, f.name) for f in dataclasses.fields(self))
+        names = _FIELD_NAMES.get(type(self))
+        if names is None:  # dataclasses.fields() is slow; gateways call this per message
+            names = _FIELD_NAMES[type(self)] = tuple(f.name for f in dataclasses.fields(self))
+        return tuple(getattr(self, name) for name in names)
 
     def _sort_key(self) -> tuple[str, ...]:
         # An omitted subsystem sorts first: "" is below every valid code.
@@ -282,6 +285,7 @@ class _Identifier:
         return NotImplemented if keys is None else keys[0] >= keys[1]
 
 
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
 _MEMBER_FIELDS = ("instance", "member_class", "member_code")
 
 

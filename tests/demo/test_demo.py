@@ -60,7 +60,9 @@ class TestDemo:
             assert lines and "Ctrl-C stops" in lines[-1], "\n".join(lines)
             urls = dict(re.findall(r"\b(MA|QA)\s*│\s*(http://127\.0\.0\.1:\d+)", "\n".join(lines)))
             assert set(urls) == {"MA", "QA"}
-            curls = [line.strip() for line in lines if line.strip().startswith("curl -s -H 'X-Road")]
+            curls = [
+                line.strip() for line in lines if line.strip().startswith("curl -s -H 'X-Road")
+            ]
             same, cross, refused = (run(command) for command in curls)
             assert json.loads(same)["national_id"] == "MA1234567"
             assert json.loads(cross)["name"]["ar"] == "أمينة الإدريسي"

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-__all__ = ["Database", "create_engine", "normalise_url"]
+__all__ = ["Database", "create_engine", "normalise_url", "sqlite_pragmas"]
 
 
 def normalise_url(url: str) -> str:
@@ -44,14 +44,15 @@ def create_engine(url: str, **options: Any) -> AsyncEngine:
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(url, **options)
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "connect", sqlite_pragmas)
         return engine
     options.setdefault("pool_pre_ping", True)
     options.setdefault("pool_size", 10)
     return create_async_engine(url, **options)
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    """WAL, foreign keys, a busy timeout and synchronous=FULL on every SQLite connection."""
     cursor = dbapi_connection.cursor()
     try:
         cursor.execute("PRAGMA journal_mode=WAL")

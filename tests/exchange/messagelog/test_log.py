@@ -23,17 +23,19 @@ from tests.exchange.messagelog.conftest import LogFactory, Pki, exchange, make_r
 
 
 @contextmanager
-def counting_commits(database: Database) -> Iterator[list[int]]:
+def counting_commits(log: MessageLog) -> Iterator[list[int]]:
+    """Count the batch transactions the log's writer commits."""
     commits: list[int] = []
 
     def count(_: Any) -> None:
         commits.append(1)
 
-    event.listen(database.engine.sync_engine, "commit", count)
+    engine = log.writer_engine
+    event.listen(engine, "commit", count)
     try:
         yield commits
     finally:
-        event.remove(database.engine.sync_engine, "commit", count)
+        event.remove(engine, "commit", count)
 
 
 async def durable_count(url: str) -> int:
@@ -66,7 +68,7 @@ class TestGroupCommit:
             return indices
 
         try:
-            with counting_commits(database) as commits:
+            with counting_commits(log) as commits:
                 results = await asyncio.gather(*(one(i) for i in range(300)))
         finally:
             await log.stop()
@@ -85,7 +87,7 @@ class TestGroupCommit:
         log = make_log(sth_interval=60, batch_max_records=5)
         await log.start()
         try:
-            with counting_commits(database) as commits:
+            with counting_commits(log) as commits:
                 await asyncio.gather(*(log.append(make_record(f"m-{i}")) for i in range(20)))
         finally:
             await log.stop()

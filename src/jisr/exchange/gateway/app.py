@@ -124,6 +124,7 @@ class GatewayServer:
             access_log=False,
             server_header=False,
             date_header=False,
+            proxy_headers=False,  # gateways are not behind proxies; skip the per-request work
             timeout_keep_alive=75,
             limit_concurrency=2048,
             h11_max_incomplete_event_size=64 * 1024,

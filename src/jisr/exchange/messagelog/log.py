@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -28,7 +29,8 @@ from typing import Any
 
 import structlog
 from cryptography import x509
-from sqlalchemy import insert, select, update
+from sqlalchemy import Engine, event, insert, pool, select, update
+from sqlalchemy import create_engine as create_sync_engine
 
 from jisr.crypto.keys import PrivateKey
 from jisr.crypto.tsp import verify_token
@@ -54,6 +56,7 @@ from jisr.exchange.messagelog.treehead import (
     token_certificates,
 )
 from jisr.storage import Database, upgrade, utcnow
+from jisr.storage.engine import sqlite_pragmas
 
 __all__ = ["MIGRATIONS", "VERSION_TABLE", "LogSettings", "LogStatus", "MessageLog", "migrate"]
 
@@ -156,6 +159,7 @@ class MessageLog:
         self._wake = asyncio.Event()
         self._writer: asyncio.Task[None] | None = None
         self._heads: asyncio.Task[None] | None = None
+        self._sqlite: tuple[Engine, ThreadPoolExecutor] | None = None
 
     @property
     def settings(self) -> LogSettings:
@@ -174,6 +178,7 @@ class MessageLog:
         await self._load()
         self._queue = asyncio.Queue()
         self._wake = asyncio.Event()
+        self._sqlite = _sqlite_writer(self._database)
         self._accepting = True
         name = self._settings.log_id
         self._writer = asyncio.create_task(self._write_loop(), name=f"messagelog-writer {name}")
@@ -190,6 +195,11 @@ class MessageLog:
         heads.cancel()
         await asyncio.gather(heads, return_exceptions=True)
         self._writer = self._heads = None
+        if self._sqlite is not None:
+            engine, executor = self._sqlite
+            executor.shutdown(wait=True)
+            engine.dispose()
+            self._sqlite = None
         try:
             await self._tree_head_round()
         except Exception as exc:
@@ -367,9 +377,7 @@ class MessageLog:
         if not accepted:
             return
         try:
-            async with self._database.engine.begin() as connection:
-                await connection.execute(insert(Leaf), leaves)
-                await connection.execute(insert(Record), rows)
+            await self._insert(leaves, rows)
         except Exception as exc:
             # The outcome of a failed COMMIT may be unknown: re-read the tree before the
             # next batch rather than trust the in-memory edge.
@@ -384,6 +392,24 @@ class MessageLog:
                 pending.future.set_result(indices)
         if tree.size - self._covered() >= self._settings.sth_max_records:
             self._wake.set()
+
+    @property
+    def writer_engine(self) -> Engine:
+        """The engine whose transactions commit the batches (one per batch)."""
+        return self._sqlite[0] if self._sqlite else self._database.engine.sync_engine
+
+    async def _insert(self, leaves: list[dict[str, Any]], rows: list[dict[str, Any]]) -> None:
+        """One transaction for the batch. On SQLite, a synchronous connection in a thread of
+        its own does it in one hop: through aiosqlite each statement, BEGIN and COMMIT is a
+        thread round trip, which dominated the gateway's cost per message."""
+        if self._sqlite is None:
+            async with self._database.engine.begin() as connection:
+                await connection.execute(insert(Leaf), leaves)
+                await connection.execute(insert(Record), rows)
+            return
+        engine, executor = self._sqlite
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(executor, _insert_sync, engine, leaves, rows)
 
     async def _try_resync(self, batch: list[_Pending]) -> bool:
         try:
@@ -549,3 +575,19 @@ def _logging_failed(cause: BaseException) -> LoggingFailed:
     error = LoggingFailed(f"the log transaction failed: {cause}")
     error.__cause__ = cause
     return error
+
+
+def _sqlite_writer(database: Database) -> tuple[Engine, ThreadPoolExecutor] | None:
+    """A synchronous engine on the same SQLite file, used from one dedicated thread."""
+    if database.backend != "sqlite":
+        return None
+    url = database.engine.url.set(drivername="sqlite")
+    engine = create_sync_engine(url, poolclass=pool.SingletonThreadPool)
+    event.listen(engine, "connect", sqlite_pragmas)
+    return engine, ThreadPoolExecutor(max_workers=1, thread_name_prefix="messagelog-writer")
+
+
+def _insert_sync(engine: Engine, leaves: list[dict[str, Any]], rows: list[dict[str, Any]]) -> None:
+    with engine.begin() as connection:
+        connection.execute(insert(Leaf), leaves)
+        connection.execute(insert(Record), rows)
