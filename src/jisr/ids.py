@@ -49,9 +49,10 @@ one. ``validate_part`` applies the same checks to a single code for other layers
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
-from collections.abc import Callable, Mapping
-from typing import Any, ClassVar, Self, TypeAlias, TypeVar
+from collections.abc import Callable, Hashable, Mapping
+from typing import Any, ClassVar, Self, TypeAlias, TypeVar, cast
 from urllib.parse import quote
 
 __all__ = [
@@ -246,7 +247,15 @@ class _Identifier:
 
     @classmethod
     def parse(cls, text: str, *, encoded: bool = True) -> Self:
-        """Parse the ``/``-joined form; ``encoded`` says whether parts are percent-encoded."""
+        """Parse the ``/``-joined form; ``encoded`` says whether parts are percent-encoded.
+
+        Identifiers are immutable and a gateway sees the same few thousand on every
+        message, so successful parses are memoised (errors are not).
+        """
+        return cast(Self, _parse_cached(cast(Hashable, cls), text, encoded))
+
+    @classmethod
+    def _parse(cls, text: str, encoded: bool) -> Self:
         values: dict[str, str | None] = dict.fromkeys(cls._OPTIONAL)
         values |= _split(
             text, encoded=encoded, kind=cls._KIND, form=cls._FORM, layouts=cls._LAYOUTS
@@ -286,6 +295,14 @@ class _Identifier:
 
 
 _FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+@functools.lru_cache(maxsize=8192)
+def _parse_cached(cls: Hashable, text: str, encoded: bool) -> _Identifier:
+    identifier_type = cast(type[_Identifier], cls)
+    return identifier_type._parse(text, encoded)
+
+
 _MEMBER_FIELDS = ("instance", "member_class", "member_code")
 
 

@@ -85,6 +85,19 @@ class Metrics:
             registry=self.registry,
         )
         self.component = component
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+    def children(self, route: str, method: str, status: int) -> tuple[Any, Any]:
+        """The (latency, count) series of one label set, looked up once then cached:
+        ``labels()`` takes a lock and builds tuples, measurable on the gateway's hot path."""
+        key = (route, method, status)
+        found = self._children.get(key)
+        if found is None:
+            found = self._children[key] = (
+                self.latency.labels(self.component, route),
+                self.requests.labels(self.component, route, method, str(status)),
+            )
+        return found
 
     def middleware(self, app: ASGIApp) -> ASGIApp:
         return _MetricsMiddleware(app, self)
@@ -114,10 +127,9 @@ class _MetricsMiddleware:
         try:
             await self.app(scope, receive, record_status)
         finally:
-            route = _route_template(scope)
-            labels = (self.metrics.component, route)
-            self.metrics.latency.labels(*labels).observe(time.perf_counter() - started)
-            self.metrics.requests.labels(*labels, scope["method"], str(status)).inc()
+            latency, count = self.metrics.children(_route_template(scope), scope["method"], status)
+            latency.observe(time.perf_counter() - started)
+            count.inc()
 
 
 def _route_template(scope: Scope) -> str:
