@@ -505,17 +505,10 @@ class TestFullDuplex:
         assert receipt_data == receipt(1, b"")
         assert peer.connections == 2
 
-    @pytest.mark.xfail(
-        strict=True,
-        raises=RequestTimeout,
-        reason="http11 bug: an exception raised by a body factory is swallowed by the "
-        "sender task (never retrieved); the request then waits for the answer to the "
-        "incomplete body and fails with RequestTimeout after `seconds` instead of "
-        "raising the body's error at once",
-    )
     async def test_failing_body_factory_fails_the_request_promptly(self, pool: Pool) -> None:
-        """A body factory that raises part-way fails the request with that error, rather
-        than leaving the server waiting for the rest and reporting a timeout."""
+        """A body factory that raises part-way fails the request at once with a
+        ProtocolFailure naming that error, rather than leaving the server waiting for the
+        rest and reporting a timeout."""
 
         async def broken() -> AsyncIterator[bytes]:
             yield b"x" * 10
@@ -528,7 +521,7 @@ class TestFullDuplex:
             await answer(writer, ok(b"late"))
 
         async with asyncio.timeout(BOUND), raw_server(handle) as peer:
-            with pytest.raises(ValueError, match="spool file"):
+            with pytest.raises(ProtocolFailure, match="spool file"):
                 await fetch(
                     pool,
                     peer.port,
@@ -588,13 +581,6 @@ class TestResponseFraming:
         assert first.status == second.status
         assert peer.connections == 1
 
-    @pytest.mark.xfail(
-        strict=True,
-        raises=RequestTimeout,
-        reason="http11 bug: the response parser is not told the request was HEAD, so a "
-        "HEAD response's Content-Length (RFC 9110 §9.3.2) is awaited as a body: "
-        "RequestTimeout instead of an empty body",
-    )
     async def test_head_response_has_no_body(self, pool: Pool) -> None:
         """The answer to HEAD carries the Content-Length a GET would have but no body
         (RFC 9112 §6.3 rule 1): the client returns an empty body and reuses the
@@ -604,13 +590,6 @@ class TestResponseFraming:
             head, body = await fetch(pool, peer.port, method="HEAD", seconds=SHORT)
         assert (head.status, head.header(b"content-length"), body) == (200, b"5", b"")
 
-    @pytest.mark.xfail(
-        strict=True,
-        raises=ProtocolFailure,
-        reason="http11 bug: the client has no EOF path, so a body delimited by the close "
-        "of the connection (RFC 9112 §6.3 rule 8: HTTP/1.0 or `Connection: close` "
-        "without a length) ends in ProtocolFailure('closed mid-response')",
-    )
     @pytest.mark.parametrize(
         "status_line", [b"HTTP/1.0 200 OK", b"HTTP/1.1 200 OK\r\nconnection: close"]
     )
@@ -630,13 +609,6 @@ class TestResponseFraming:
             response, body = await fetch(pool, peer.port)
         assert (response.status, body) == (200, b"until the end")
 
-    @pytest.mark.xfail(
-        strict=True,
-        raises=AssertionError,
-        reason="http11 bug: a 1xx interim response (here 103 Early Hints) is returned as "
-        "the final response (status 103, empty body); its connection is pooled with the "
-        "real 200 unread, which the next request then receives (response desync)",
-    )
     async def test_interim_1xx_response_is_skipped(self, pool: Pool) -> None:
         """RFC 9110 §15.2: a client must parse 1xx responses it did not ask for; the
         final response (200) is the one returned, and the next request gets its own."""

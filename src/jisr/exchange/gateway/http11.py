@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import ssl
+import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
@@ -62,6 +63,8 @@ class _Parsed:
     chunks: list[bytes] = field(default_factory=list)
     complete: bool = False
     keep_alive: bool = False
+    interim: bool = False
+    framed: bool = True
     parser: httptools.HttpResponseParser | None = None
 
     # httptools callbacks
@@ -69,15 +72,26 @@ class _Parsed:
         self.headers.append((name.lower(), value))
 
     def on_headers_complete(self) -> None:
+        assert self.parser is not None
+        if 100 <= self.parser.get_status_code() < 200:
+            # RFC 9110 §15.2: an interim (1xx) response precedes the final one; skip it.
+            self.interim = True
+            self.headers.clear()
+            return
         self.headers_done = True
         # Only meaningful while the message is being parsed: llhttp resets it afterwards.
-        if self.parser is not None:
-            self.keep_alive = self.parser.should_keep_alive()
+        self.keep_alive = self.parser.should_keep_alive()
+        self.framed = any(
+            name in (b"content-length", b"transfer-encoding") for name, _ in self.headers
+        )
 
     def on_body(self, body: bytes) -> None:
         self.chunks.append(body)
 
     def on_message_complete(self) -> None:
+        if self.interim:
+            self.interim = False
+            return
         self.complete = True
 
 
@@ -89,6 +103,8 @@ class _Connection:
         der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
         self.peer_sha256 = hashlib.sha256(der).hexdigest() if der else None
         self.reused = False
+        self.idle_since = 0.0
+        self.send_error: Exception | None = None
 
     def close(self) -> None:
         self.writer.close()
@@ -139,6 +155,12 @@ class Response:
                 if parsed.complete:
                     break
                 data = await _read(self._connection, self._timeout)
+                if not data:
+                    if parsed.framed:
+                        raise ProtocolFailure("the peer closed the connection mid-response")
+                    # RFC 9112 §6.3 rule 8: no length, not chunked: the close ends the body.
+                    parsed.complete, parsed.keep_alive = True, False
+                    continue
                 _feed(self._parser, data)
         except BaseException:
             self._finish(reuse=False)
@@ -170,9 +192,7 @@ async def _read(connection: _Connection, seconds: float) -> bytes:
         raise RequestTimeout(f"no answer within {seconds} s") from None
     except (OSError, ssl.SSLError) as error:
         raise ProtocolFailure(f"connection failed while reading: {error}") from None
-    if not data:
-        raise ProtocolFailure("the peer closed the connection mid-response")
-    return data
+    return data  # b"" at end of stream
 
 
 def _feed(parser: httptools.HttpResponseParser, data: bytes) -> None:
@@ -191,10 +211,14 @@ class Pool:
         ssl_context: ssl.SSLContext | None = None,
         connect_timeout: float = 5.0,
         max_idle: int = 100,
+        max_idle_seconds: float = 4.0,
     ) -> None:
         self.ssl_context = ssl_context
         self.connect_timeout = connect_timeout
         self.max_idle = max_idle
+        # Below the usual server keep-alive timeouts (uvicorn: 5 s), so a pooled connection
+        # is rarely closed under us.
+        self.max_idle_seconds = max_idle_seconds
         self._idle: dict[tuple[str, int], list[_Connection]] = {}
 
     async def request(
@@ -209,16 +233,22 @@ class Pool:
         seconds: float,
         server_hostname: str | None = None,
     ) -> Response:
-        """Send a request; retry once on a fresh connection if a pooled one was stale."""
+        """Send a request. If a pooled connection turns out closed before a single byte of
+        answer (the keep-alive race: the peer closed it while idle), the request is sent
+        once more on a fresh connection, whatever its method. RFC 9112 §9.3.1.1 lets a
+        client retry a non-idempotent request when it knows the semantics: gateways refuse
+        a replayed X-Road-Request-Id, and idle connections are dropped after
+        ``max_idle_seconds``, before servers usually close them, so the race is rare."""
         key = (host, port)
         head = _head(method, target, host, port, headers)
-        for attempt in range(2):
+        attempts = 2
+        for attempt in range(attempts):
             connection = await self._connection(key, server_hostname)
             try:
-                return await self._exchange(key, connection, head, body, seconds)
+                return await self._exchange(key, connection, head, body, seconds, method)
             except _Stale:
                 connection.close()
-                if attempt:
+                if attempt == attempts - 1:
                     raise ProtocolFailure("the connection closed before answering") from None
         raise AssertionError("unreachable")
 
@@ -229,6 +259,7 @@ class Pool:
         head: bytes,
         body: bytes | BodyFactory | None,
         seconds: float,
+        method: str,
     ) -> Response:
         """Write the request and read the response head. A streamed body is written by a
         task while the response is read (full duplex): a service that answers as it reads,
@@ -249,10 +280,17 @@ class Pool:
                     raise ConnectionResetError("closed before the response head")
                 stale_possible = False
                 _feed(parser, data)
+            if method == "HEAD":  # RFC 9110 §9.3.2: no body, whatever the length says
+                parsed.complete = True
+                parsed.chunks.clear()
         except BaseException as error:
             connection.close()
             if sender is not None:
                 sender.cancel()
+            if connection.send_error is not None:
+                raise ProtocolFailure(
+                    f"sending the request body failed: {connection.send_error!r}"
+                ) from None
             if isinstance(error, TimeoutError):
                 raise RequestTimeout(f"no answer within {seconds} s") from None
             if isinstance(error, OSError | ssl.SSLError):
@@ -264,9 +302,11 @@ class Pool:
 
     async def _connection(self, key: tuple[str, int], server_hostname: str | None) -> _Connection:
         idle = self._idle.get(key)
+        now = time.monotonic()
         while idle:
             connection = idle.pop()
-            if not connection.reader.at_eof() and not connection.writer.is_closing():
+            fresh = now - connection.idle_since < self.max_idle_seconds
+            if fresh and not connection.reader.at_eof() and not connection.writer.is_closing():
                 connection.reused = True
                 return connection
             connection.close()
@@ -290,6 +330,7 @@ class Pool:
         if len(idle) >= self.max_idle or connection.writer.is_closing():
             connection.close()
             return
+        connection.idle_since = time.monotonic()
         idle.append(connection)
 
     async def aclose(self) -> None:
@@ -308,7 +349,10 @@ async def _send_body(connection: _Connection, body: BodyFactory) -> None:
         async for chunk in body():
             connection.writer.write(chunk)
             await connection.writer.drain()
-    except (OSError, ssl.SSLError):
+    except asyncio.CancelledError:
+        raise
+    except Exception as error:  # the body source or the socket failed
+        connection.send_error = error
         connection.close()  # the reader sees the closed connection and reports it
 
 
