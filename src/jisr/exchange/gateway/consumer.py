@@ -21,7 +21,7 @@ from starlette.types import Receive, Scope, Send
 from jisr.crypto.httpsig import SignatureError, check_content_digest
 from jisr.exchange.gateway import errors, http11, protocol
 from jisr.exchange.gateway.bodies import BodyTooLarge, SpooledBody, read_asgi_body
-from jisr.exchange.gateway.journal import exchange_records
+from jisr.exchange.gateway.journal import exchange_records, log_fault
 from jisr.exchange.gateway.registry import Connection
 from jisr.exchange.gateway.runtime import Gateway
 from jisr.exchange.gateway.signing import sign_request, verify_response
@@ -62,6 +62,7 @@ class ConsumerFace:
                 return
             await self._exchange(scope, receive, send)
         except errors.XRoadError as error:
+            self.gateway.telemetry.fault("consumer", error.code)
             await _send_error(send, error, accept)
 
     # --------------------------------------------------------------- exchange
@@ -283,9 +284,7 @@ class ConsumerFace:
             await gateway.log.append(*records)
         except Exception as failure:
             log.error("consumer.logging_failed", error=repr(failure))
-            raise errors.ClientProxyLoggingFailed(
-                "the message log could not store the exchange"
-            ) from None
+            raise log_fault(failure, "consumer") from None
 
     async def _list_clients(self, scope: Scope, send: Send, accept: str | None) -> None:
         from jisr.exchange.gateway.meta import list_clients_response

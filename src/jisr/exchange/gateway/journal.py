@@ -8,12 +8,14 @@ size cap — the bodies themselves.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Literal
 
+from jisr.exchange.gateway import errors
 from jisr.exchange.gateway.bodies import SpooledBody
-from jisr.exchange.messagelog import LogRecord
+from jisr.exchange.messagelog import LogRecord, MessageLogError
 from jisr.storage.types import utcnow
 
-__all__ = ["LOGGED_HEADERS", "exchange_records"]
+__all__ = ["LOGGED_HEADERS", "exchange_records", "log_fault"]
 
 LOGGED_HEADERS = frozenset(
     {
@@ -92,3 +94,17 @@ def exchange_records(
         error=error or kept.get("x-road-error"),
     )
     return request, response
+
+
+def log_fault(failure: BaseException, face: Literal["consumer", "provider"]) -> errors.XRoadError:
+    """The X-Road fault for a failed append: TimestamperFailed when the log refuses because
+    time-stamping is down (as X-Road refuses messages it cannot time-stamp), LoggingFailed
+    for anything else."""
+    if isinstance(failure, MessageLogError):
+        return errors.from_code(failure.xroad_code(face), str(failure))
+    code = (
+        "Server.ClientProxy.LoggingFailed"
+        if face == "consumer"
+        else ("Server.ServerProxy.LoggingFailed")
+    )
+    return errors.from_code(code, "the message log could not store the exchange")

@@ -20,7 +20,7 @@ from jisr.crypto.httpsig import SignatureError, check_content_digest
 from jisr.exchange.gateway import errors, http11, protocol
 from jisr.exchange.gateway.access import is_allowed
 from jisr.exchange.gateway.bodies import BodyTooLarge, SpooledBody, read_asgi_body
-from jisr.exchange.gateway.journal import exchange_records
+from jisr.exchange.gateway.journal import exchange_records, log_fault
 from jisr.exchange.gateway.meta import METASERVICES, provider_metaservice
 from jisr.exchange.gateway.registry import ServiceEntry
 from jisr.exchange.gateway.runtime import Gateway
@@ -76,6 +76,7 @@ class ProviderFace:
         except errors.XRoadError as error:
             # §4.6: faults respect the client's Accept, which the consumer gateway passes on.
             accept = _headers(scope).get("accept")
+            self.gateway.telemetry.fault("provider", error.code)
             await _send(send, *errors.error_response(error, accept))
             return
         try:
@@ -159,6 +160,7 @@ class ProviderFace:
             fault: errors.XRoadError | None = None
         except errors.XRoadError as error:
             fault = error
+            gateway.telemetry.fault("provider", error.code)
             status, raw, content = errors.error_response(error, request.headers.get("accept"))
             backend_headers = [(k, v) for k, v in raw if k != b"content-length"]
             response_body = SpooledBody(limit=len(content) + 1, memory=len(content) + 1)
@@ -187,7 +189,8 @@ class ProviderFace:
         except Exception as failure:
             log.error("provider.logging_failed", error=repr(failure))
             response_body.close()
-            failed = errors.ServerProxyLoggingFailed("the message log could not store the exchange")
+            failed = log_fault(failure, "provider")
+            gateway.telemetry.fault("provider", failed.code)
             await _send(send, *errors.error_response(failed, None))
             return
         await _stream(send, status, headers, backend_headers, response_body)

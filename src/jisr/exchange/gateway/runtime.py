@@ -27,6 +27,7 @@ from jisr.crypto.x509 import load_certificate
 from jisr.exchange.gateway import errors, http11
 from jisr.exchange.gateway.identity import GatewayKeys, MemberCertificate
 from jisr.exchange.gateway.registry import Catalogue
+from jisr.exchange.gateway.telemetry import GatewayTelemetry
 from jisr.exchange.gateway.transport import TrustStore, client_context
 from jisr.exchange.globalconf import Anchor, GatewayEntry, GlobalConf, GlobalConfClient
 from jisr.exchange.messagelog import HttpTimestamper, LogSettings, MessageLog
@@ -97,6 +98,7 @@ class Gateway:
         self.catalogue = Catalogue()
         self.replay = ReplayGuard(settings.replay_window * 2)
         self.metrics = Metrics("gateway")
+        self.telemetry = GatewayTelemetry(self)
         self.signing: MemberCertificate | None = None
         self.auth_certificate: x509.Certificate | None = None
         self.log: MessageLog | None = None
