@@ -23,7 +23,7 @@ from rich.table import Table
 
 from jisr.config import GatewaySettings, load_settings
 from jisr.exchange.gateway.admin import TOKENS, GatewayScope
-from jisr.exchange.gateway.lifecycle import init_gateway, with_registry
+from jisr.exchange.gateway.lifecycle import announce_services, init_gateway, with_registry
 from jisr.exchange.gateway.registry import GatewayRegistry
 from jisr.problems import Problem
 from jisr.storage.types import utcnow
@@ -194,6 +194,21 @@ def service_add(
         ),
     )
     console.print(f"service {provider}/{code} → {backend_url}")
+
+
+@service_app.command("announce")
+def service_announce(
+    ctx: typer.Context,
+    central_url: str | None = typer.Option(None, help="Central base URL [env JISR_CENTRAL_URL]."),
+    token: str = typer.Option(..., envvar="JISR_CENTRAL_TOKEN", help="Token (registry:write)."),
+) -> None:
+    """Register the local services at the central, so the configuration lists them."""
+    settings = settings_of(ctx, central_url=central_url)
+    if not settings.central_url:
+        errors.print("[red]no central URL[/red]: pass --central-url or set JISR_CENTRAL_URL")
+        raise typer.Exit(2)
+    for service in announce_services(settings, settings.central_url, token):
+        console.print(f"announced {service}")
 
 
 @service_app.command("list")

@@ -14,14 +14,16 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TypeVar
 
+import httpx
+
 from jisr.config import GatewaySettings
 from jisr.exchange.gateway.identity import GatewayKeys
 from jisr.exchange.gateway.registry import GatewayRegistry
 from jisr.exchange.gateway.runtime import migrate
-from jisr.ids import GatewayId
+from jisr.ids import GatewayId, SubsystemId, parse_client
 from jisr.storage import Database
 
-__all__ = ["init_gateway", "with_registry"]
+__all__ = ["announce_services", "init_gateway", "with_registry"]
 
 T = TypeVar("T")
 
@@ -59,3 +61,30 @@ def with_registry(
             await database.close()
 
     return asyncio.run(go())
+
+
+def announce_services(settings: GatewaySettings, central_url: str, token: str) -> list[str]:
+    """Register this gateway's local services at the central (service code + OpenAPI URL),
+    so they appear in the global configuration. Already registered ones are left as they
+    are. Returns the service ids newly announced; raises on any other refusal."""
+
+    async def local(reg: GatewayRegistry) -> list[tuple[str, str, str | None]]:
+        return [(s.provider, s.code, s.openapi_url) for s in await reg.list_services()]
+
+    announced = []
+    headers = {"Authorization": f"Bearer {token}"}
+    with httpx.Client(base_url=central_url.rstrip("/"), headers=headers, timeout=30) as http:
+        for provider, code, openapi_url in with_registry(settings, "system:announce", local):
+            client = parse_client(provider, encoded=False)
+            if not isinstance(client, SubsystemId):
+                continue  # the central registers services of subsystems
+            path = (
+                f"/api/v1/members/{client.member_class}/{client.member_code}"
+                f"/subsystems/{client.subsystem_code}/services"
+            )
+            response = http.post(path, json={"code": code, "openapi_url": openapi_url})
+            if response.status_code == 201:
+                announced.append(f"{provider}/{code}")
+            elif response.status_code != 409:
+                raise RuntimeError(f"the central refused {provider}/{code}: {response.text}")
+    return announced
