@@ -11,19 +11,23 @@ import contextlib
 import json
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
-__all__ = ["atomic_write", "strict_json_object"]
+__all__ = ["atomic_open", "atomic_write", "strict_json_object"]
 
 
-def atomic_write(path: Path, data: bytes, *, mode: int = 0o600) -> None:
-    """Write ``data`` to ``path`` through a temporary file and ``os.replace``."""
+@contextmanager
+def atomic_open(path: Path, *, mode: int = 0o600) -> Iterator[BinaryIO]:
+    """A binary file that replaces ``path`` only if the block succeeds: written to a
+    temporary file beside it, fsynced, renamed over ``path``, directory fsynced."""
     fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
             os.fchmod(handle.fileno(), mode)
-            handle.write(data)
+            yield handle
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temporary, path)
@@ -36,6 +40,12 @@ def atomic_write(path: Path, data: bytes, *, mode: int = 0o600) -> None:
         os.fsync(directory)  # the rename itself is durable only once the directory is synced
     finally:
         os.close(directory)
+
+
+def atomic_write(path: Path, data: bytes, *, mode: int = 0o600) -> None:
+    """Write ``data`` to ``path`` through a temporary file and ``os.replace``."""
+    with atomic_open(path, mode=mode) as handle:
+        handle.write(data)
 
 
 def strict_json_object(data: bytes) -> dict[str, Any]:

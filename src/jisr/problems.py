@@ -13,14 +13,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
-from starlette.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
 
 __all__ = [
     "PROBLEM_MEDIA_TYPE",
     "FieldError",
     "Problem",
     "ProblemBody",
+    "install_problem_handlers",
     "problem_response",
 ]
 
@@ -82,6 +87,46 @@ class Problem(Exception):
             code=self.code,
             errors=self.errors,
         )
+
+
+def install_problem_handlers(app: FastAPI, log: Any) -> None:
+    """Answer every error of a management API as a problem document: refusals, request
+    validation (422 naming each field and rule), routing and body errors, and — logged —
+    anything unexpected (500 ``internal_error``)."""
+
+    async def on_problem(_: Request, exc: Exception) -> Response:
+        assert isinstance(exc, Problem)
+        return problem_response(exc)
+
+    async def on_validation(_: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        errors = [
+            FieldError(
+                field=".".join(str(part) for part in error.get("loc", ())),
+                rule=str(error.get("type", "invalid")),
+                message=str(error.get("msg", "invalid value")),
+            )
+            for error in exc.errors()
+        ]
+        detail = "; ".join(f"{e.field}: {e.message}" for e in errors) or "invalid request"
+        return problem_response(Problem(422, "invalid_input", detail, errors=errors))
+
+    async def on_http(_: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        code = {400: "malformed_body", 404: "not_found", 405: "method_not_allowed"}.get(
+            exc.status_code, "http_error"
+        )
+        headers = dict(exc.headers) if exc.headers else None
+        return problem_response(Problem(exc.status_code, code, str(exc.detail), headers=headers))
+
+    async def on_crash(_: Request, exc: Exception) -> Response:
+        log.exception("api.unhandled", error=repr(exc))
+        return problem_response(Problem(500, "internal_error", "internal error; see the log"))
+
+    app.add_exception_handler(Problem, on_problem)
+    app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(StarletteHTTPException, on_http)
+    app.add_exception_handler(Exception, on_crash)
 
 
 def problem_response(problem: Problem) -> JSONResponse:

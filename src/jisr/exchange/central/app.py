@@ -15,10 +15,6 @@ from typing import Any
 
 import structlog
 from fastapi import FastAPI
-from fastapi.exceptions import RequestValidationError
-from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.requests import Request
-from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from jisr import __version__
@@ -27,7 +23,7 @@ from jisr.crypto.tsp import TimeStampAuthority
 from jisr.exchange.central.keystore import KeyStore
 from jisr.exchange.central.publisher import Publisher
 from jisr.observability import Metrics, health_routes
-from jisr.problems import FieldError, Problem, problem_response
+from jisr.problems import Problem, install_problem_handlers, problem_response
 from jisr.storage import Database
 
 __all__ = ["Central", "create_app"]
@@ -95,7 +91,7 @@ def create_app(settings: CentralSettings, central: Central | None = None) -> Fas
     app.include_router(public_router)
     for route in health_routes(metrics, _readiness(central)):
         app.router.routes.append(route)
-    _install_error_handlers(app)
+    install_problem_handlers(app, log)
     app.add_middleware(_BodyGuard, limit=settings.max_body_bytes)
     app.add_middleware(metrics.middleware)
     return app
@@ -120,43 +116,6 @@ def _readiness(central: Central) -> dict[str, Any]:
             return False
 
     return {"database": database, "keys": keys, "configuration": configuration}
-
-
-def _install_error_handlers(app: FastAPI) -> None:
-    async def on_problem(_: Request, exc: Exception) -> Response:
-        assert isinstance(exc, Problem)
-        return problem_response(exc)
-
-    async def on_validation(_: Request, exc: Exception) -> Response:
-        assert isinstance(exc, RequestValidationError)
-        errors = [
-            FieldError(
-                field=".".join(str(part) for part in error.get("loc", ())),
-                rule=str(error.get("type", "invalid")),
-                message=str(error.get("msg", "invalid value")),
-            )
-            for error in exc.errors()
-        ]
-        detail = "; ".join(f"{e.field}: {e.message}" for e in errors) or "invalid request"
-        return problem_response(Problem(422, "invalid_input", detail, errors=errors))
-
-    async def on_http(_: Request, exc: Exception) -> Response:
-        assert isinstance(exc, StarletteHTTPException)
-        code = {400: "malformed_body", 404: "not_found", 405: "method_not_allowed"}.get(
-            exc.status_code, "http_error"
-        )
-        headers = dict(exc.headers) if exc.headers else None
-        problem = Problem(exc.status_code, code, str(exc.detail), headers=headers)
-        return problem_response(problem)
-
-    async def on_crash(_: Request, exc: Exception) -> Response:
-        log.exception("central.unhandled", error=repr(exc))
-        return problem_response(Problem(500, "internal_error", "internal error; see the log"))
-
-    app.add_exception_handler(Problem, on_problem)
-    app.add_exception_handler(RequestValidationError, on_validation)
-    app.add_exception_handler(StarletteHTTPException, on_http)
-    app.add_exception_handler(Exception, on_crash)
 
 
 class _BodyGuard:

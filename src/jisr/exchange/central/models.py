@@ -23,7 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from jisr.apitokens import ApiTokenColumns
-from jisr.storage.types import UTCDateTime, utcnow
+from jisr.storage.types import NAMING_CONVENTION, UTCDateTime, utcnow
 
 __all__ = [
     "ApiToken",
@@ -46,17 +46,9 @@ __all__ = [
 
 CODE = 255  # longest identifier part (jisr.ids.MAX_PART_LENGTH)
 
-NAMING = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
 
 class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING)
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
 def _owner(table: str) -> Mapped[int]:

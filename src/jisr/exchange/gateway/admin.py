@@ -12,17 +12,16 @@ from contextlib import asynccontextmanager
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
+import structlog
 from fastapi import APIRouter, Depends, FastAPI, Header, Request, Response
-from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from jisr import __version__
 from jisr.apitokens import TokenStore
 from jisr.exchange.gateway.models import AccessRight, ApiToken, LocalService
 from jisr.exchange.gateway.registry import GatewayRegistry
 from jisr.exchange.gateway.runtime import Gateway
-from jisr.problems import PROBLEM_MEDIA_TYPE, FieldError, Problem, ProblemBody, problem_response
+from jisr.problems import PROBLEM_MEDIA_TYPE, ProblemBody, install_problem_handlers
 
 __all__ = ["TOKENS", "GatewayScope", "create_admin_app"]
 
@@ -36,6 +35,7 @@ class GatewayScope(StrEnum):
 
 
 TOKENS = TokenStore(ApiToken, realm="jisr-gateway")
+log = structlog.get_logger("jisr.gateway.admin")
 
 
 def _problem(description: str) -> dict[str, Any]:
@@ -306,35 +306,5 @@ def create_admin_app(gateway: Gateway) -> FastAPI:
     )
     app.state.gateway = gateway
     app.include_router(router)
-    _install_errors(app)
+    install_problem_handlers(app, log)
     return app
-
-
-def _install_errors(app: FastAPI) -> None:
-    async def on_problem(_: Request, exc: Exception) -> Response:
-        assert isinstance(exc, Problem)
-        return problem_response(exc)
-
-    async def on_validation(_: Request, exc: Exception) -> Response:
-        assert isinstance(exc, RequestValidationError)
-        found = [
-            FieldError(
-                field=".".join(str(p) for p in e.get("loc", ())),
-                rule=str(e.get("type", "invalid")),
-                message=str(e.get("msg", "invalid value")),
-            )
-            for e in exc.errors()
-        ]
-        detail = "; ".join(f"{e.field}: {e.message}" for e in found) or "invalid request"
-        return problem_response(Problem(422, "invalid_input", detail, errors=found))
-
-    async def on_http(_: Request, exc: Exception) -> Response:
-        assert isinstance(exc, StarletteHTTPException)
-        code = {400: "malformed_body", 404: "not_found", 405: "method_not_allowed"}.get(
-            exc.status_code, "http_error"
-        )
-        return problem_response(Problem(exc.status_code, code, str(exc.detail)))
-
-    app.add_exception_handler(Problem, on_problem)
-    app.add_exception_handler(RequestValidationError, on_validation)
-    app.add_exception_handler(StarletteHTTPException, on_http)

@@ -16,12 +16,9 @@ record is checked against the same leaf hash the tree heads commit to.
 from __future__ import annotations
 
 import base64
-import contextlib
 import gzip
 import hashlib
 import json
-import os
-import tempfile
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -37,7 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from jisr.exchange.messagelog._store import CHUNK, RECORD_COLUMNS, log_numbers, row_leaf
 from jisr.exchange.messagelog.errors import ArchiveError
 from jisr.exchange.messagelog.models import ArchiveFile, Leaf, Record, TreeHead
-from jisr.files import strict_json_object
+from jisr.files import atomic_open, strict_json_object
 from jisr.storage import Database, utcnow
 
 __all__ = [
@@ -255,26 +252,14 @@ async def _write_file(
     connection: AsyncConnection, log: int, path: Path, header: dict[str, Any]
 ) -> str:
     """Stream the records into ``path`` atomically (temp file, fsync, rename)."""
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as raw:
-            # mtime=0: the same records always give the same bytes and the same digest.
-            with gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as compressed:
-                compressed.write(_json_line(header))
-                async for lines in _record_lines(connection, log, header):
-                    compressed.write(lines)
-            raw.flush()
-            os.fsync(raw.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
-        raise
-    directory = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
+    # mtime=0: the same records always give the same bytes and the same digest.
+    with (
+        atomic_open(path, mode=0o644) as raw,
+        gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as compressed,
+    ):
+        compressed.write(_json_line(header))
+        async for lines in _record_lines(connection, log, header):
+            compressed.write(lines)
     return file_sha256(path)
 
 

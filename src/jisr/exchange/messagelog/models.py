@@ -33,21 +33,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from jisr.storage.types import UTCDateTime, utcnow
+from jisr.storage.types import NAMING_CONVENTION, UTCDateTime, utcnow
 
 __all__ = ["ArchiveFile", "Base", "Leaf", "Log", "Record", "SignerCertificate", "TreeHead"]
 
-NAMING = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
 
 class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING)
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
 def _log(*, primary_key: bool = False) -> Mapped[int]:
