@@ -25,6 +25,7 @@ from jisr.crypto.httpsig import content_digest
 from jisr.crypto.keys import PrivateKey, generate_private_key
 from jisr.crypto.x509 import certificate_to_pem
 from jisr.exchange.gateway.registry import GatewayRegistry
+from jisr.exchange.gateway.runtime import ReplayGuard
 from jisr.exchange.gateway.signing import sign_request
 from jisr.exchange.gateway.transport import TrustStore, client_context
 from jisr.exchange.messagelog import StoredRecord
@@ -500,6 +501,17 @@ class TestProviderFaceAttacks:
         second = peer.http.send(request)
         assert_fault(second, 500, "Server.ServerProxy.ReplayedRequest")
         assert len(logged(faults.gateways[PROVIDER], xroad_id)) == 2
+
+    def test_replay_refused_after_a_restart(self, faults: Federation, peer: PeerClient) -> None:
+        """A restarted provider re-learns the request ids still inside the window from its
+        message log, so a request answered before the restart cannot be replayed after it."""
+        provider = faults.gateways[PROVIDER]
+        request = peer.request(b"before restart", xroad_id=new_id())
+        assert peer.http.send(request).status_code == 200
+        gateway = provider.gateway
+        gateway.replay = ReplayGuard(gateway.settings.replay_window * 2)  # memory lost
+        provider.call(gateway.remember_recent_requests())  # what start() does
+        assert_fault(peer.http.send(request), 500, "Server.ServerProxy.ReplayedRequest")
 
     def test_signature_created_outside_the_window(
         self, faults: Federation, peer: PeerClient

@@ -15,6 +15,7 @@ import time
 from collections import OrderedDict
 from contextlib import suppress
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -30,7 +31,7 @@ from jisr.exchange.gateway.registry import Catalogue
 from jisr.exchange.gateway.telemetry import GatewayTelemetry
 from jisr.exchange.gateway.transport import TrustStore, client_context
 from jisr.exchange.globalconf import Anchor, GatewayEntry, GlobalConf, GlobalConfClient
-from jisr.exchange.messagelog import HttpTimestamper, LogSettings, MessageLog
+from jisr.exchange.messagelog import HttpTimestamper, LogSettings, MessageLog, recent_requests
 from jisr.exchange.messagelog import migrate as migrate_messagelog
 from jisr.ids import GatewayId
 from jisr.observability import Metrics
@@ -140,11 +141,21 @@ class Gateway:
         self.peers.ssl_context = context
         self.log = self._message_log()
         await self.log.start()
+        await self.remember_recent_requests()
         await self.reload_catalogue()
         self._tasks = [
             asyncio.create_task(self.conf.run(self._stop)),
             asyncio.create_task(self._watch_configuration()),
         ]
+
+    async def remember_recent_requests(self) -> None:
+        """Refuse replays across a restart: re-learn the request ids still in the window."""
+        window = self.settings.replay_window * 2
+        since = datetime.now(UTC) - timedelta(seconds=window)
+        for request_id, at in await recent_requests(
+            self.database, direction="provider", since=since
+        ):
+            self.replay.check_and_add(request_id, at.timestamp())
 
     def _message_log(self) -> MessageLog:
         own = self.conf.current()

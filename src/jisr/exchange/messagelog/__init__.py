@@ -20,7 +20,13 @@ from jisr.exchange.messagelog.errors import (
     TimestamperFailed,
 )
 from jisr.exchange.messagelog.evidence import EvidenceReport, export_evidence, verify_evidence
-from jisr.exchange.messagelog.log import LogSettings, LogStatus, MessageLog, migrate
+from jisr.exchange.messagelog.log import (
+    LogSettings,
+    LogStatus,
+    MessageLog,
+    migrate,
+    recent_requests,
+)
 from jisr.exchange.messagelog.records import LogRecord, StoredRecord
 from jisr.exchange.messagelog.timestamper import HttpTimestamper, Timestamper
 from jisr.exchange.messagelog.treehead import TreeHead
@@ -47,6 +53,7 @@ __all__ = [
     "cleanup",
     "export_evidence",
     "migrate",
+    "recent_requests",
     "verify_evidence",
     "verify_log",
 ]

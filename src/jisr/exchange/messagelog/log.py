@@ -591,3 +591,19 @@ def _insert_sync(engine: Engine, leaves: list[dict[str, Any]], rows: list[dict[s
     with engine.begin() as connection:
         connection.execute(insert(Leaf), leaves)
         connection.execute(insert(Record), rows)
+
+
+async def recent_requests(
+    database: Database, *, direction: str, since: datetime, limit: int = 100_000
+) -> list[tuple[str, datetime]]:
+    """(request id, time) of the request records logged by ``direction`` since ``since``,
+    oldest first: what a restarted gateway needs to keep refusing replays."""
+    query = (
+        select(Record.request_id, Record.at)
+        .where(Record.direction == direction, Record.kind == "request")
+        .order_by(Record.leaf_index.desc())
+        .limit(limit)
+    )
+    async with database.engine.connect() as connection:
+        rows = (await connection.execute(query)).all()
+    return sorted(((rid, at) for rid, at in rows if at >= since), key=lambda row: row[1])
