@@ -240,10 +240,10 @@ class _Identifier:
 
     def encoded(self) -> str:
         """The form used in URIs and headers: each part percent-encoded, then joined (§4.2)."""
-        return "/".join(quote(part, safe=_PCHAR_SAFE) for part in self.parts)
+        return _encoded(self)
 
     def __str__(self) -> str:
-        return "/".join(self.parts)
+        return _plain(self)
 
     @classmethod
     def parse(cls, text: str, *, encoded: bool = True) -> Self:
@@ -295,6 +295,18 @@ class _Identifier:
 
 
 _FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+# Identifiers are immutable and hashable: their two text forms are memoised, since a gateway
+# formats the same few identifiers several times per message.
+@functools.lru_cache(maxsize=8192)
+def _encoded(identifier: _Identifier) -> str:
+    return "/".join(quote(part, safe=_PCHAR_SAFE) for part in identifier.parts)
+
+
+@functools.lru_cache(maxsize=8192)
+def _plain(identifier: _Identifier) -> str:
+    return "/".join(identifier.parts)
 
 
 @functools.lru_cache(maxsize=8192)
