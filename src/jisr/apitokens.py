@@ -13,15 +13,18 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Collection
+from collections.abc import Awaitable, Callable, Collection
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Annotated
 
+from fastapi import Header, Request
 from sqlalchemy import Integer, String, Text, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from jisr.problems import Problem
+from jisr.storage import Database
 from jisr.storage.types import UTCDateTime, utcnow
 
 __all__ = ["ADMIN_SCOPE", "ApiTokenColumns", "TokenStore", "hash_token"]
@@ -85,6 +88,20 @@ class TokenStore:
 
     async def list(self, session: AsyncSession) -> list[ApiTokenColumns]:
         return list(await session.scalars(select(self.model).order_by(self.model.name)))
+
+    def requirement(
+        self, scope: StrEnum, database_of: Callable[[Request], Database]
+    ) -> Callable[..., Awaitable[str]]:
+        """A FastAPI dependency: the request's Bearer token must be live and carry ``scope``;
+        it gives the actor's name (``token:<name>``) for the audit log."""
+
+        async def check(
+            request: Request, authorization: Annotated[str | None, Header()] = None
+        ) -> str:
+            async with database_of(request).transaction() as session:
+                return await self.authenticate(session, authorization, scope.value)
+
+        return check
 
     async def authenticate(self, session: AsyncSession, header: str | None, needed: str) -> str:
         """Check a ``Bearer`` header for a live token with scope ``needed``; return the actor."""

@@ -83,7 +83,6 @@ public_router = APIRouter(responses={422: ADMIN_RESPONSES[422]})
 CsrId = Annotated[int, PathParam(ge=1, le=2**31 - 1)]
 Fingerprint = Annotated[str, PathParam(pattern=r"^[0-9a-fA-F]{64}$")]
 Kid = Annotated[str, PathParam(pattern=r"^[0-9a-f]{16}$")]
-AuthorizationHeader = Annotated[str | None, Header(alias="Authorization")]
 
 
 def central_of(request: Request) -> Central:
@@ -96,12 +95,7 @@ CentralDep = Annotated[Central, Depends(central_of)]
 
 def requires(scope: Scope) -> Callable[..., Awaitable[str]]:
     """Dependency: authenticate the Bearer token for ``scope``; gives the actor's name."""
-
-    async def check(central: CentralDep, authorization: AuthorizationHeader = None) -> str:
-        async with central.database.transaction() as session:
-            return await TOKENS.authenticate(session, authorization, scope.value)
-
-    return check
+    return TOKENS.requirement(scope, lambda request: central_of(request).database)
 
 
 Reader = Annotated[str, Depends(requires(Scope.REGISTRY_READ))]

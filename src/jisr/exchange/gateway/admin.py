@@ -13,7 +13,7 @@ from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 import structlog
-from fastapi import APIRouter, Depends, FastAPI, Header, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from jisr import __version__
@@ -138,13 +138,8 @@ GatewayDep = Annotated[Gateway, Depends(gateway_of)]
 
 
 def requires(scope: GatewayScope) -> Callable[..., Awaitable[str]]:
-    async def check(
-        gateway: GatewayDep, authorization: Annotated[str | None, Header()] = None
-    ) -> str:
-        async with gateway.database.transaction() as session:
-            return await TOKENS.authenticate(session, authorization, scope.value)
-
-    return check
+    """Dependency: authenticate the Bearer token for ``scope``; gives the actor's name."""
+    return TOKENS.requirement(scope, lambda request: gateway_of(request).database)
 
 
 Reader = Annotated[str, Depends(requires(GatewayScope.READ))]
