@@ -199,6 +199,35 @@ async def added_latency(direct: str, exchange: str, peak: float, seconds: float)
     }
 
 
+def _cpu_seconds(pid: int) -> float:
+    """utime + stime of a process (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def cpu_per_exchange(
+    processes: list[subprocess.Popen[bytes]], exchange: str, seconds: float
+) -> dict[str, float]:
+    """CPU milliseconds each process spends per 1 KB exchange at concurrency 16."""
+    names = ["central", "backend", "provider", "consumer"]
+    before = [_cpu_seconds(p.pid) for p in processes]
+    mine = time.process_time()
+    result = await closed_loop(
+        exchange,
+        concurrency=16,
+        seconds=seconds,
+        body=os.urandom(1024),
+        headers={"X-Road-Client": CLIENT},
+    )
+    after = [_cpu_seconds(p.pid) for p in processes]
+    count = max(1, result.requests)
+    usage = {
+        n: round((a - b) / count * 1000, 3) for n, a, b in zip(names, after, before, strict=True)
+    }
+    usage["load_generator"] = round((time.process_time() - mine) / count * 1000, 3)
+    return usage
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -235,6 +264,11 @@ def main() -> None:
                 f"open loop at {latency['rate']}/s (half the 1 KB peak): p50 direct {latency['direct_p50_ms']} ms,"
                 f" exchange {latency['exchange_p50_ms']} ms, added {latency['added_p50_ms']} ms"
             )
+            cpu = asyncio.run(cpu_per_exchange(processes, exchange, args.seconds))
+            print(
+                "CPU ms per 1 KB exchange (concurrency 16): "
+                + ", ".join(f"{k} {v}" for k, v in cpu.items())
+            )
         finally:
             stop(processes)
     summary = {
@@ -245,6 +279,7 @@ def main() -> None:
         "added_p50_ms_at_half_peak": latency["added_p50_ms"],
         "rows": rows,
         "latency": latency,
+        "cpu_ms_per_exchange": cpu,
     }
     print(json.dumps(summary))
 
