@@ -13,7 +13,6 @@ import base64
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any
 
 import structlog
 from starlette.types import Receive, Scope, Send
@@ -27,7 +26,7 @@ from jisr.exchange.gateway.runtime import Gateway
 from jisr.exchange.gateway.signing import sign_request, verify_response
 from jisr.exchange.gateway.transport import peer_certificate_sha256
 from jisr.exchange.globalconf import GatewayEntry
-from jisr.ids import MemberId, SubsystemId
+from jisr.ids import GatewayId, MemberId, ServiceId, SubsystemId
 
 __all__ = ["ConsumerFace"]
 
@@ -87,7 +86,7 @@ class ConsumerFace:
         except BodyTooLarge as error:
             raise errors.BadRequest(str(error)) from None
         try:
-            outgoing = self._sign(scope, headers, target, body)
+            outgoing = self._prepare(scope, headers, target, body)
             response, response_body = await self._send(outgoing, peers)
             try:
                 await self._check_response(outgoing, response, response_body)
@@ -126,7 +125,9 @@ class ConsumerFace:
     def _is_subsystem(self, member: MemberId, code: str) -> bool:
         return self.gateway.conf.find_subsystem(str(member.subsystem(code))) is not None
 
-    def _providers(self, service: Any, security_server: Any) -> list[GatewayEntry]:
+    def _providers(
+        self, service: ServiceId, security_server: GatewayId | None
+    ) -> list[GatewayEntry]:
         provider = service.provider
         conf = self.gateway.conf
         if isinstance(provider, SubsystemId):
@@ -143,9 +144,15 @@ class ConsumerFace:
             raise errors.ClientProxyUnknownService(f"no gateway provides service {service}")
         return peers
 
-    def _sign(self, scope: Scope, headers: Any, target: Any, body: SpooledBody) -> Outgoing:
-        gateway = self.gateway
-        assert gateway.signing is not None
+    def _prepare(
+        self,
+        scope: Scope,
+        headers: protocol.ClientHeaders,
+        target: protocol.Target,
+        body: SpooledBody,
+    ) -> Outgoing:
+        """The request for the provider gateway: headers re-issued, body digest added
+        (signed per attempt in :meth:`_send`, since the target URI names the gateway)."""
         out = protocol.outgoing_headers(
             headers, service=target.service, request_id=str(uuid.uuid4())
         )

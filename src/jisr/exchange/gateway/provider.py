@@ -10,13 +10,13 @@ signed like any response, so the consumer gateway can trust them.
 from __future__ import annotations
 
 import base64
-from typing import Any
 from urllib.parse import urlsplit
 
 import structlog
 from starlette.types import Receive, Scope, Send
 
 from jisr.crypto.httpsig import SignatureError, check_content_digest
+from jisr.crypto.keys import PublicKey
 from jisr.exchange.gateway import errors, http11, protocol
 from jisr.exchange.gateway.access import is_allowed
 from jisr.exchange.gateway.bodies import BodyTooLarge, SpooledBody, read_asgi_body
@@ -113,7 +113,7 @@ class ProviderFace:
         member = str(client.member if isinstance(client, SubsystemId) else client)
         target_uri = _target_uri(scope)
 
-        def resolve(keyid: str) -> Any:
+        def resolve(keyid: str) -> PublicKey | None:
             entry = gateway.signing_key_for(keyid)
             # The signer must be the client's own member (X-Road: the client signs).
             return entry[1] if entry is not None and entry[0] == member else None
