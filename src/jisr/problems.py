@@ -26,6 +26,7 @@ __all__ = [
     "Problem",
     "ProblemBody",
     "install_problem_handlers",
+    "problem_doc",
     "problem_response",
 ]
 
@@ -87,6 +88,11 @@ class Problem(Exception):
             code=self.code,
             errors=self.errors,
         )
+
+
+def problem_doc(description: str) -> dict[str, Any]:
+    """An OpenAPI ``responses`` entry for a problem document (FastAPI route metadata)."""
+    return {"description": description, "model": ProblemBody, "content": {PROBLEM_MEDIA_TYPE: {}}}
 
 
 def install_problem_handlers(app: FastAPI, log: Any) -> None:

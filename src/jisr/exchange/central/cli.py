@@ -24,7 +24,8 @@ from rich.table import Table
 from sqlalchemy.engine import make_url
 
 from jisr.apitokens import ApiTokenColumns
-from jisr.config import CentralSettings, load_settings
+from jisr.clisettings import remember_options, settings_from
+from jisr.config import CentralSettings
 from jisr.crypto.x509 import fingerprint_sha256
 from jisr.exchange.central.keystore import KeyStore
 from jisr.exchange.central.lifecycle import initialise, open_registry
@@ -82,19 +83,11 @@ def _settings(
     instance: str | None = typer.Option(None, help="Instance identifier [env JISR_INSTANCE]."),
     database_url: str | None = typer.Option(None, help="Database URL [env JISR_DATABASE_URL]."),
 ) -> None:
-    ctx.obj = {
-        "config": config,
-        "overrides": {"data_dir": data_dir, "instance": instance, "database_url": database_url},
-    }
+    remember_options(ctx, config, data_dir=data_dir, instance=instance, database_url=database_url)
 
 
 def settings_of(ctx: typer.Context, **more: Any) -> CentralSettings:
-    obj = ctx.find_root().obj if ctx.obj is None else ctx.obj
-    try:
-        return load_settings(CentralSettings, obj["config"], **obj["overrides"], **more)
-    except Exception as error:
-        errors.print(f"[red]invalid settings:[/red] {error}")
-        raise typer.Exit(2) from None
+    return settings_from(ctx, CentralSettings, **more)
 
 
 def _actor() -> str:

@@ -58,24 +58,20 @@ from jisr.exchange.central.schemas import (
 )
 from jisr.exchange.central.tokens import TOKENS, Scope
 from jisr.exchange.central.tsa import REPLY_MEDIA_TYPE, stamp
-from jisr.problems import PROBLEM_MEDIA_TYPE, Problem, ProblemBody
+from jisr.problems import Problem, problem_doc
 
 __all__ = ["public_router", "router"]
 
 
-def _problem(description: str) -> dict[str, Any]:
-    return {"description": description, "model": ProblemBody, "content": {PROBLEM_MEDIA_TYPE: {}}}
-
-
 ADMIN_RESPONSES: dict[int | str, dict[str, Any]] = {
-    400: _problem("The body is not valid JSON (`malformed_body`)."),
-    401: _problem("Missing, unknown, expired or revoked token (`unauthenticated`)."),
-    403: _problem("The token lacks the scope (`insufficient_scope`)."),
-    404: _problem("No such resource (`not_found`)."),
-    409: _problem("Duplicate or conflicting state (`already_exists`, `in_use`, ...)."),
-    413: _problem("Body over the size limit (`body_too_large`)."),
-    415: _problem("Body is not application/json (`unsupported_media_type`)."),
-    422: _problem("Invalid input; `errors` names each field and rule (`invalid_input`)."),
+    400: problem_doc("The body is not valid JSON (`malformed_body`)."),
+    401: problem_doc("Missing, unknown, expired or revoked token (`unauthenticated`)."),
+    403: problem_doc("The token lacks the scope (`insufficient_scope`)."),
+    404: problem_doc("No such resource (`not_found`)."),
+    409: problem_doc("Duplicate or conflicting state (`already_exists`, `in_use`, ...)."),
+    413: problem_doc("Body over the size limit (`body_too_large`)."),
+    415: problem_doc("Body is not application/json (`unsupported_media_type`)."),
+    422: problem_doc("Invalid input; `errors` names each field and rule (`invalid_input`)."),
 }
 router = APIRouter(prefix="/api/v1", responses=ADMIN_RESPONSES)
 public_router = APIRouter(responses={422: ADMIN_RESPONSES[422]})
@@ -736,8 +732,8 @@ async def anchor(central: CentralDep) -> JSONResponse:
             "description": "RFC 3161 TimeStampResp (granted or rejection).",
             "content": {REPLY_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}}},
         },
-        413: _problem("Query over 16 KiB (`body_too_large`)."),
-        415: _problem("Not application/timestamp-query (`unsupported_media_type`)."),
+        413: problem_doc("Query over 16 KiB (`body_too_large`)."),
+        415: problem_doc("Not application/timestamp-query (`unsupported_media_type`)."),
     },
 )
 async def tsa(request: Request, central: CentralDep) -> Response:

@@ -21,7 +21,7 @@ from jisr.apitokens import TokenStore
 from jisr.exchange.gateway.models import AccessRight, ApiToken, LocalService
 from jisr.exchange.gateway.registry import GatewayRegistry
 from jisr.exchange.gateway.runtime import Gateway
-from jisr.problems import PROBLEM_MEDIA_TYPE, ProblemBody, install_problem_handlers
+from jisr.problems import install_problem_handlers, problem_doc
 
 __all__ = ["TOKENS", "GatewayScope", "create_admin_app"]
 
@@ -38,17 +38,13 @@ TOKENS = TokenStore(ApiToken, realm="jisr-gateway")
 log = structlog.get_logger("jisr.gateway.admin")
 
 
-def _problem(description: str) -> dict[str, Any]:
-    return {"description": description, "model": ProblemBody, "content": {PROBLEM_MEDIA_TYPE: {}}}
-
-
 RESPONSES: dict[int | str, dict[str, Any]] = {
-    400: _problem("Malformed JSON (`malformed_body`)."),
-    401: _problem("Missing, unknown, expired or revoked token (`unauthenticated`)."),
-    403: _problem("The token lacks the scope (`insufficient_scope`)."),
-    404: _problem("No such resource (`not_found`)."),
-    409: _problem("Duplicate (`already_exists`)."),
-    422: _problem("Invalid input; `errors` names each field and rule (`invalid_input`)."),
+    400: problem_doc("Malformed JSON (`malformed_body`)."),
+    401: problem_doc("Missing, unknown, expired or revoked token (`unauthenticated`)."),
+    403: problem_doc("The token lacks the scope (`insufficient_scope`)."),
+    404: problem_doc("No such resource (`not_found`)."),
+    409: problem_doc("Duplicate (`already_exists`)."),
+    422: problem_doc("Invalid input; `errors` names each field and rule (`invalid_input`)."),
 }
 router = APIRouter(prefix="/api/v1", responses=RESPONSES)
 

@@ -166,8 +166,10 @@ async def until_signalled(tasks: list[asyncio.Task[None]]) -> None:
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
-        with suppress(NotImplementedError, RuntimeError, ValueError):
-            loop.add_signal_handler(signum, stop.set)
+        # signal.signal works on every platform; it refuses (ValueError) off the main
+        # thread, where the embedding program owns the signals (tests, other servers).
+        with suppress(ValueError):
+            signal.signal(signum, lambda *_: loop.call_soon_threadsafe(stop.set))
     waiter = asyncio.create_task(stop.wait())
     await asyncio.wait([waiter, *tasks], return_when=asyncio.FIRST_COMPLETED)
     waiter.cancel()

@@ -21,7 +21,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from jisr.config import GatewaySettings, load_settings
+from jisr.clisettings import remember_options, settings_from
+from jisr.config import GatewaySettings
 from jisr.exchange.gateway.admin import TOKENS, GatewayScope
 from jisr.exchange.gateway.lifecycle import announce_services, init_gateway, with_registry
 from jisr.exchange.gateway.registry import GatewayRegistry
@@ -54,19 +55,11 @@ def _settings(
     gateway: str | None = typer.Option(None, help="Gateway id [env JISR_GATEWAY]."),
     database_url: str | None = typer.Option(None, help="Database URL [env JISR_DATABASE_URL]."),
 ) -> None:
-    ctx.obj = {
-        "config": config,
-        "overrides": {"data_dir": data_dir, "gateway": gateway, "database_url": database_url},
-    }
+    remember_options(ctx, config, data_dir=data_dir, gateway=gateway, database_url=database_url)
 
 
 def settings_of(ctx: typer.Context, **more: Any) -> GatewaySettings:
-    obj = ctx.obj if ctx.obj is not None else ctx.find_root().obj
-    try:
-        return load_settings(GatewaySettings, obj["config"], **obj["overrides"], **more)
-    except Exception as error:
-        errors.print(f"[red]invalid settings:[/red] {error}")
-        raise typer.Exit(2) from None
+    return settings_from(ctx, GatewaySettings, **more)
 
 
 def _run(ctx: typer.Context, operation: Callable[[GatewayRegistry], Awaitable[T]]) -> T:
