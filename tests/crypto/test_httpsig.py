@@ -4,8 +4,10 @@ and every way a signature or digest is refused."""
 import base64
 import contextlib
 import hashlib
+import itertools
 from collections.abc import Callable
 from typing import Any
+from unittest import mock
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
@@ -18,7 +20,7 @@ from cryptography.hazmat.primitives.serialization import (
 from hypothesis import given
 from hypothesis import strategies as st
 
-from jisr.crypto import keys
+from jisr.crypto import httpsig, keys
 from jisr.crypto.httpsig import (
     DIGEST_ALGORITHMS,
     DigestBuilder,
@@ -758,3 +760,417 @@ class TestRefusals:
         fields = (mutated, _STATIC_FIELDS[1]) if field == 0 else (_STATIC_FIELDS[0], mutated)
         with contextlib.suppress(SignatureError):
             _verify(_request(), fields, _STATIC_KEY.public_key())
+
+
+# --- The fast paths against the general RFC 8941 parser -------------------------------------
+#
+# httpsig parses what its own signers write with anchored regular expressions and falls back
+# to the general parser for anything else. These tests run both on the same inputs and
+# require the same result, or the same exception with the same message.
+
+_SIGNED = sign_message(
+    _request(),
+    components=REQUEST_COMPONENTS,
+    key=_STATIC_KEY,
+    keyid="gw-a",
+    created=NOW,
+    nonce="n-1",
+)
+_INPUT, _SIGNATURE = _SIGNED
+_MEMBER = _INPUT.removeprefix("jisr=")
+_INNER = _MEMBER.partition(";")[0]
+_VALUE = _SIGNATURE.removeprefix("jisr=")
+_TAIL = ';alg="ed25519";tag="jisr-xroad/1"'
+
+
+@contextlib.contextmanager
+def _general_parser_only() -> Any:
+    """Within: no fast path, every field goes through httpsig._Parser."""
+    with (
+        mock.patch.object(httpsig, "_select_fast", return_value=None),
+        mock.patch.object(httpsig, "_fast_byte_sequences", return_value=None),
+    ):
+        yield
+
+
+def _typed(value: Any) -> Any:
+    """``value`` with every type spelt out: a Token is not a String, True is not 1, and
+    dictionaries keep their order."""
+    if isinstance(value, dict):
+        return ("dict", [(k, _typed(v)) for k, v in value.items()])
+    if isinstance(value, list | tuple):
+        return (type(value).__name__, [_typed(v) for v in value])
+    if isinstance(value, frozenset):
+        return ("frozenset", sorted(value))
+    return (type(value).__name__, value)
+
+
+def _outcome(call: Callable[[], Any]) -> Any:
+    """What ``call`` gives, typed, or the exception it raises: type, message and reason."""
+    try:
+        result = call()
+    except Exception as exc:
+        return ("raised", type(exc).__name__, str(exc), getattr(exc, "reason", None))
+    if isinstance(result, httpsig._Selected):
+        covered = result.covered
+        result = (
+            covered.pairs,
+            covered.pair_set,
+            covered.entries,
+            covered.names,
+            covered.inner,
+            result.params,
+            result.value,
+            result.signature_params,
+        )
+    return ("returned", _typed(result))
+
+
+def _select_both_ways(signature_input: str, signature: str, label: str = "jisr") -> Any:
+    fast = _outcome(lambda: httpsig._select(signature_input, signature, label))
+    with _general_parser_only():
+        general = _outcome(lambda: httpsig._select(signature_input, signature, label))
+    assert fast == general
+    return fast
+
+
+def _dictionary_both_ways(text: str) -> None:
+    fast = httpsig._fast_byte_sequences(text)
+    general = _outcome(lambda: httpsig._Parser(text).dictionary())
+    if fast is not None:
+        assert ("returned", _typed(fast)) == general
+    with _general_parser_only():
+        general_digest = _outcome(lambda: parse_content_digest(text))
+    assert _outcome(lambda: parse_content_digest(text)) == general_digest
+
+
+# Signature-Input values around the fast path's shape: each is compared, not judged.
+_TRICKY_INPUTS = [
+    _INPUT,
+    f'jisr={_INNER};created={NOW};keyid="gw-a"{_TAIL}',  # no nonce
+    f'jisr={_INNER};keyid="gw-a";created={NOW};nonce="n-1"{_TAIL}',  # another order
+    f'jisr={_INNER};created={NOW};keyid="gw-a";nonce="n-1";tag="jisr-xroad/1"',  # no alg
+    f'jisr={_INNER};created={NOW};keyid="gw-a";expires={NOW + 60}{_TAIL}',
+    f" {_INPUT}",
+    f"{_INPUT}  ",
+    f"{_INPUT}\t",
+    _INPUT.replace("jisr=(", "jisr=( "),
+    _INPUT.replace('" "', '"  "'),
+    _INPUT.replace('" "', '"\t"'),
+    _INPUT.replace(")", " )", 1),
+    _INPUT.replace(");", ") ;", 1),
+    _INPUT.replace(";keyid=", "; keyid="),
+    _INPUT.replace('"gw-a"', '"g\\"w-a"'),
+    _INPUT.replace('"gw-a"', '"g\\\\w-a"'),
+    _INPUT.replace('"gw-a"', '"g\\w-a"'),
+    _INPUT.replace('"gw-a"', '""'),
+    _INPUT.replace('"gw-a"', "gw-a"),
+    _INPUT.replace('"n-1"', "n-1"),
+    _INPUT.replace('"jisr-xroad/1"', "jisr-xroad/1"),
+    _INPUT.replace('"gw-a"', '"g\u00e9"'),
+    _INPUT.replace('"gw-a"', '"g\x7fw"'),
+    _INPUT.replace('"@method"', "@method"),
+    _INPUT.replace('"@method"', "method"),
+    _INPUT.replace('"@method"', '"@method";req'),
+    _INPUT.replace('"@method"', '"@method";req=?1'),
+    _INPUT.replace('"@method"', '"@method";req=?0'),
+    _INPUT.replace('"@method"', '"@method";req;req'),
+    _INPUT.replace('"@method"', '"@method";reqx'),
+    _INPUT.replace('"@method"', '"@method";sf'),
+    _INPUT.replace('"@method"', '"@Method"'),
+    _INPUT.replace('"x-road-client"', '"X-Road-Client"'),
+    _INPUT.replace('"x-road-client"', '"@method"'),
+    _INPUT.replace('"x-road-client"', '"x-road-client;req"'),
+    _INPUT.replace('"x-road-client"', '"x road"'),
+    _INPUT.replace(_INNER, "()"),
+    _INPUT.replace("jisr=", "Jisr="),
+    _INPUT.replace("jisr=", "sig1="),
+    _INPUT.replace(";created=", ";Created="),
+    _INPUT.replace(";keyid=", ";keyid=;keyid="),
+    _INPUT.replace(f"created={NOW}", f"created={NOW};created={NOW}"),
+    _INPUT.replace(f"created={NOW}", f"created=0{NOW}"),
+    _INPUT.replace(f"created={NOW}", "created=0"),
+    _INPUT.replace(f"created={NOW}", "created=00"),
+    _INPUT.replace(f"created={NOW}", "created=-0"),
+    _INPUT.replace(f"created={NOW}", f"created=-{NOW}"),
+    _INPUT.replace(f"created={NOW}", "created=999999999999999"),
+    _INPUT.replace(f"created={NOW}", "created=1000000000000000"),
+    _INPUT.replace(f"created={NOW}", f"created={NOW}.5"),
+    _INPUT.replace(f"created={NOW}", '"created"'),
+    _INPUT.replace(f"created={NOW}", "created=?1"),
+    _INPUT.replace(f"created={NOW}", "created"),
+    _INPUT.replace(f"created={NOW}", "created=:AAAA:"),
+    f"{_INPUT},",
+    f"{_INPUT}, ",
+    f"{_INPUT},,",
+    f"{_INPUT}, jisr=()",
+    f"jisr=(), {_INPUT}",
+    f'{_INPUT}, proxy=("@method");created=1',
+    f'proxy=("@method");created=1, {_INPUT}',
+    f'proxy=("@method");created=1,{_INPUT}',
+    f"jisr={_INNER}",
+    f"jisr={_INNER};",
+    "jisr",
+    "jisr=",
+    "jisr=(",
+    "",
+    " ",
+    ",",
+]
+
+# Signature values around the fast path's shape.
+_TRICKY_SIGNATURES = [
+    _SIGNATURE,
+    _SIGNATURE.replace("==:", ":"),
+    _SIGNATURE.replace("==:", "=:"),
+    _SIGNATURE.replace("==:", "===:"),
+    _SIGNATURE.replace(":", "", 1),
+    _SIGNATURE.replace("jisr=:", "jisr=:=="),
+    _SIGNATURE.replace("jisr=:", "jisr=:A"),
+    _SIGNATURE.replace("jisr=:", "jisr=:-_"),
+    _SIGNATURE.replace("jisr=:", "jisr=: "),
+    _SIGNATURE.replace("jisr=", "Jisr="),
+    _SIGNATURE.replace("jisr=", "jisr ="),
+    f"{_SIGNATURE};x=1",
+    f"{_SIGNATURE}, proxy=:AAAA:",
+    f"{_SIGNATURE},proxy=:AAAA:",
+    f"{_SIGNATURE} , proxy=:AAAA:",
+    f"{_SIGNATURE},  proxy=:AAAA:",
+    f"proxy=:AAAA:, {_SIGNATURE}",
+    f"{_SIGNATURE}, jisr=:AAAA:",
+    f"{_SIGNATURE}, proxy=:AA=A:",
+    f"{_SIGNATURE}, proxy",
+    f"{_SIGNATURE},",
+    f"{_SIGNATURE}, ",
+    f" {_SIGNATURE} ",
+    "jisr=::",
+    "jisr=:A:",
+    "jisr=:AA:",
+    "jisr=:AA=A:",
+    "jisr=:AAAA",
+    "jisr=AAAA",
+    'jisr="AAAA"',
+    "jisr=(:AAAA:)",
+    "jisr=:\u00e9:",
+    "",
+]
+
+_DIGEST = content_digest(BODY)
+_DIGEST_512 = content_digest(BODY, "sha-512")
+_TRICKY_DIGESTS = [
+    _DIGEST,
+    _DIGEST_512,
+    f"{_DIGEST}, {_DIGEST_512}",
+    f"{_DIGEST},{_DIGEST_512}",
+    f"{_DIGEST}, {_DIGEST}",
+    f"{_DIGEST}, sha-999=:AQID:",
+    f"{_DIGEST};x=1",
+    f"{_DIGEST}, ",
+    _DIGEST.replace("=:", ":", 1),
+    _DIGEST.replace("sha-256", "SHA-256"),
+    _DIGEST.replace("sha-256", "*sha"),
+    _DIGEST.replace("sha-256", "1sha"),
+    _DIGEST.replace("=:", "==:"),
+    _DIGEST.replace("=:", ":").replace("sha-256:", "sha-256=:"),
+    "sha-256=:AQID:",
+    "sha-256=:AQ:",
+    "sha-256=:A:",
+    "sha-256=::",
+    "sha-256=:AA=A:",
+    "sha-256=:AQ==:, sha-256=:AQ==:",
+    "sha-256",
+    "",
+]
+
+
+def _indices(values: list[str]) -> list[str]:
+    return [f"case{i}" for i in range(len(values))]
+
+
+def _numbered() -> Callable[[object], str]:
+    """Ids ``case0``, ``case1``... in parameter order (pytest asks once per value)."""
+    counter = itertools.count()
+    return lambda _: f"case{next(counter)}"
+
+
+class TestFastPaths:
+    """The fast paths give exactly what the general parser gives, errors included."""
+
+    @pytest.mark.parametrize(
+        "fields",
+        [
+            _SIGNED,
+            _STATIC_FIELDS,
+            _sign(_request(), _STATIC_KEY, label="sig1", keyid="3f5a" * 16, tag="t"),
+            _sign(_request(), _STATIC_KEY, keyid="", nonce="", tag=""),
+            _sign(_request(), _STATIC_KEY, keyid=" a;b=c, (d) ", nonce=":AAAA:", tag="'?1'"),
+            _sign(_request(), _STATIC_KEY, components=(), created=0),
+            _sign(_request(), _STATIC_KEY, created=999_999_999_999_999),
+            _sign(_response(_request()), _STATIC_KEY, components=RESPONSE_COMPONENTS),
+        ],
+        ids=_numbered(),
+    )
+    def test_what_sign_message_writes_takes_the_fast_path(self, fields: tuple[str, str]) -> None:
+        """Every Signature-Input sign_message writes without escapes is recognised."""
+        label = fields[0].partition("=")[0]
+        assert httpsig._select_fast(*fields, label) is not None
+        _select_both_ways(*fields, label)
+
+    # Indices as ids: the values hold a fresh ECDSA signature, and pytest-xdist workers
+    # must collect the same test ids.
+    @pytest.mark.parametrize("signature_input", _TRICKY_INPUTS, ids=_indices(_TRICKY_INPUTS))
+    @pytest.mark.parametrize("label", ["jisr", "sig1", "proxy"])
+    def test_tricky_signature_inputs(self, signature_input: str, label: str) -> None:
+        """Whitespace, order, escapes, tokens, case, numbers, duplicates, commas: same."""
+        _select_both_ways(signature_input, _SIGNATURE.replace("jisr=", f"{label}="), label)
+
+    @pytest.mark.parametrize("signature", _TRICKY_SIGNATURES, ids=_indices(_TRICKY_SIGNATURES))
+    def test_tricky_signatures(self, signature: str) -> None:
+        """Padding, alphabets, parameters, other and repeated labels, separators: same."""
+        _select_both_ways(_INPUT, signature)
+        _dictionary_both_ways(signature)
+
+    @pytest.mark.parametrize("value", _TRICKY_DIGESTS, ids=_indices(_TRICKY_DIGESTS))
+    def test_tricky_content_digests(self, value: str) -> None:
+        """Content-Digest values through both parsers, and through check_content_digest."""
+        _dictionary_both_ways(value)
+        computed = {"sha-256": hashlib.sha256(BODY).digest()}
+        fast = _outcome(lambda: check_content_digest(value, computed))
+        with _general_parser_only():
+            assert _outcome(lambda: check_content_digest(value, computed)) == fast
+
+    @pytest.mark.parametrize(
+        "fields",
+        [(f"{_INPUT}, {_INPUT}", _SIGNATURE), (_INPUT, f"{_SIGNATURE}, {_SIGNATURE}")],
+        ids=["signature-input", "signature"],
+    )
+    def test_repeated_dictionary_keys_stay_refused(self, fields: tuple[str, str]) -> None:
+        """This parser refuses a repeated key where RFC 8941 §4.2.2 lets the last one win;
+        the fast paths leave such fields to it, so they stay refused."""
+        outcome = _select_both_ways(*fields)
+        assert outcome[:2] == ("raised", "SignatureError")
+        assert "duplicate key 'jisr'" in outcome[2]
+
+    @given(
+        st.lists(st.sampled_from(REQUEST_COMPONENTS + RESPONSE_COMPONENTS), max_size=8),
+        st.lists(st.booleans(), min_size=8, max_size=8),
+        st.integers(0, 10**16),
+        st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7F), max_size=12),
+        st.none() | st.text(st.characters(min_codepoint=0x1F, max_codepoint=0x7E), max_size=8),
+        st.sampled_from(["jisr", "sig1", "a*b.c_d-e"]),
+    )
+    def test_generated_signature_inputs(
+        self,
+        names: list[str],
+        reqs: list[bool],
+        created: int,
+        keyid: str,
+        nonce: str | None,
+        label: str,
+    ) -> None:
+        """Inputs in and near the fast path's shape, from any parameter values."""
+        inner = " ".join(f'"{n}";req' if r else f'"{n}"' for n, r in zip(names, reqs, strict=False))
+        quoted = [(k, v) for k, v in (("keyid", keyid), ("nonce", nonce)) if v is not None]
+        params = "".join(f';{k}="{v}"' for k, v in quoted)
+        signature_input = f"{label}=({inner});created={created}{params}{_TAIL}"
+        _select_both_ways(signature_input, _VALUE.join([f"{label}=", ""]), label)
+
+    @given(st.data())
+    def test_mutated_signature_inputs(self, data: st.DataObject) -> None:
+        """The valid fields with a slice replaced by field-like characters: same outcome."""
+        alphabet = st.sampled_from(list(' \t"()\\,;=:?*-_./@+abcdejrsqz0189AZ\u00e9'))
+        field = data.draw(st.sampled_from([0, 1]))
+        text = _SIGNED[field]
+        start = data.draw(st.integers(0, len(text)))
+        end = data.draw(st.integers(start, min(len(text), start + 8)))
+        mutated = text[:start] + data.draw(st.text(alphabet, max_size=6)) + text[end:]
+        if field == 0:
+            _select_both_ways(mutated, _SIGNATURE)
+        else:
+            _select_both_ways(_INPUT, mutated)
+            _dictionary_both_ways(mutated)
+
+    @given(st.lists(st.sampled_from(["sha-256", "sha-512", "x", "A", "*"]), max_size=3), st.data())
+    def test_generated_byte_sequence_dictionaries(
+        self, keys_: list[str], data: st.DataObject
+    ) -> None:
+        """Dictionaries of Byte Sequences with any base64-ish content and separators."""
+        b64 = st.text(st.sampled_from(list("AQIDZz09+/=")), max_size=8)
+        separator = st.sampled_from([", ", ",", " , ", ",  ", ",\t"])
+        text = ""
+        for index, key in enumerate(keys_):
+            text += (data.draw(separator) if index else "") + f"{key}=:{data.draw(b64)}:"
+        _dictionary_both_ways(text)
+
+    @pytest.mark.parametrize(
+        "fields",
+        [
+            _SIGNED,
+            _sign(_request(), _STATIC_KEY, components=["@method", "@target-uri", "x-road-client"]),
+            (_INPUT.replace(f"created={NOW}", f"created={NOW - 1000}"), _SIGNATURE),
+            (_INPUT.replace('"gw-a"', '"gw-z"'), _SIGNATURE),
+            (_INPUT.replace('"jisr-xroad/1"', '"other"'), _SIGNATURE),
+            (_INPUT.replace('"ed25519"', '"ecdsa-p256-sha256"'), _SIGNATURE),
+            (_INPUT.replace('"content-digest"', '"content-digest" "x-missing"'), _SIGNATURE),
+            (_INPUT.replace('"content-digest"', '"content-digest" "@method"'), _SIGNATURE),
+            (_INPUT.replace('"content-digest"', '"content-digest" "@status"'), _SIGNATURE),
+            (_INPUT, _SIGNATURE.replace("jisr=:", "jisr=:AAAA")),
+        ],
+    )
+    def test_verify_message_end_to_end(self, fields: tuple[str, str]) -> None:
+        """Verified, or the same SignatureError with the same message, either way."""
+        public = _STATIC_KEY.public_key()
+        fast = _outcome(lambda: _verify(_request(), fields, public))
+        with _general_parser_only():
+            assert _outcome(lambda: _verify(_request(), fields, public)) == fast
+
+
+class TestSignatureBaseValues:
+    """_base's quick check of field values agrees with the full one of _field_value."""
+
+    @given(st.text(max_size=6) | st.sampled_from([" \ta\t ", "a\tb", "\t", " ", "", "\x7f"]))
+    def test_any_header_value(self, value: str) -> None:
+        """Whatever a header holds, signature_base signs or refuses it as before."""
+        message = Message(headers={"x": value, "y": "ok"})
+
+        def reference() -> bytes:
+            value = httpsig._field_value(message, "x")
+            return f'"y": ok\n"x": {value}\n"@signature-params": ()'.encode("ascii")
+
+        assert _outcome(lambda: signature_base(message, ["y", "x"], "()")) == _outcome(reference)
+
+    @given(
+        st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=20),
+        st.none() | st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=8),
+        st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=8),
+    )
+    def test_signature_input_is_the_general_serialisation(
+        self, keyid: str, nonce: str | None, tag: str
+    ) -> None:
+        """sign_message writes what the general RFC 8941 serialiser writes for its values."""
+        signature_input, _ = _sign(_request(), _STATIC_KEY, keyid=keyid, nonce=nonce, tag=tag)
+        items, params = httpsig._Parser(signature_input).dictionary()["jisr"]
+        assert isinstance(items, list)
+        assert signature_input == f"jisr={httpsig._ser_inner_list(items, params)}"
+        expected = {"created": NOW, "keyid": keyid} | (
+            {"nonce": nonce} if nonce is not None else {}
+        )
+        assert _typed(params) == _typed(expected | {"alg": "ed25519", "tag": tag})
+
+
+class TestSignatureAlgorithmCache:
+    """signature_algorithm remembers the family of each key class, not more."""
+
+    def test_mocks_are_not_remembered(self) -> None:
+        """A Mock fakes __class__; its own class is neither trusted nor kept."""
+        key = mock.Mock(spec=ed25519.Ed25519PublicKey)
+        assert signature_algorithm(key) == "ed25519"
+        assert type(key) not in httpsig._KEY_FAMILIES
+
+    def test_curves_are_read_from_each_key(self) -> None:
+        """The class is remembered as EC; the curve still comes from the key itself."""
+        p384 = ec.generate_private_key(ec.SECP384R1())
+        p256 = ec.generate_private_key(ec.SECP256R1())
+        assert signature_algorithm(p256) == "ecdsa-p256-sha256"
+        assert signature_algorithm(p384) == "ecdsa-p384-sha384"
+        assert signature_algorithm(p256.public_key()) == "ecdsa-p256-sha256"
