@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from asn1crypto import core, tsp
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import Encoding
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -426,6 +427,70 @@ class TestVerify:
         assert caught.value.reason == "malformed"
 
 
+class TestRepeatedVerification:
+    """verify_token keeps what it parsed, keyed by the bytes: every check still runs."""
+
+    def test_same_token_twice(self, response: bytes, tsa_cert: x509.Certificate) -> None:
+        """The second verification of a token gives the same result as the first."""
+        token = extract_token(response)
+        first = verify_token(token, digest=DIGEST, tsa_certificates=[tsa_cert])
+        assert verify_token(bytes(token), digest=DIGEST, tsa_certificates=[tsa_cert]) == first
+
+    def test_checks_run_again(
+        self, response: bytes, tsa_cert: x509.Certificate, ca_key: PrivateKey
+    ) -> None:
+        """A token verified once is checked again on the next call: another digest,
+        another TSA, another CA are still refused."""
+        token = extract_token(response)
+        verify_token(token, digest=DIGEST, tsa_certificates=[tsa_cert])
+        for kwargs, reason in [
+            ({"digest": bytes(32), "tsa_certificates": [tsa_cert]}, "imprint_mismatch"),
+            ({"digest": DIGEST, "tsa_certificates": []}, "unknown_signer"),
+            (
+                {
+                    "digest": DIGEST,
+                    "tsa_certificates": [tsa_cert],
+                    "ca_certificates": [create_root_ca(ca_key, "Other Root")],
+                },
+                "untrusted_tsa",
+            ),
+        ]:
+            with pytest.raises(TimestampError) as caught:
+                verify_token(token, **kwargs)
+            assert caught.value.reason == reason
+
+    def test_tampered_copies_of_a_verified_token(
+        self, response: bytes, tsa_cert: x509.Certificate
+    ) -> None:
+        """Tampered copies of a token already verified (and parsed) are still refused."""
+        token = extract_token(response)
+        verify_token(token, digest=DIGEST, tsa_certificates=[tsa_cert])
+        _, tst_info = _token_parts(response)
+        serial = tst_info["serial_number"].contents
+        for index, reason in [
+            (token.index(serial) + len(serial) - 1, "content_mismatch"),
+            (len(token) - 1, "bad_signature"),
+        ]:
+            with pytest.raises(TimestampError) as caught:
+                verify_token(_flip(token, index), digest=DIGEST, tsa_certificates=[tsa_cert])
+            assert caught.value.reason == reason
+
+    def test_embedded_certificates_are_decoded(
+        self, response: bytes, tsa_cert: x509.Certificate
+    ) -> None:
+        """An embedded certificate that does not decode makes the token malformed, even
+        right after a token embedding the good one verified."""
+        token = extract_token(response)
+        verify_token(token, digest=DIGEST, tsa_certificates=[tsa_cert])
+        der = tsa_cert.public_bytes(Encoding.DER)
+        start = token.index(der)
+        when = der.index(b"\x17\x0d") + 2  # the notBefore UTCTime: 13 ASCII characters
+        broken = token[: start + when] + b"X" + token[start + when + 1 :]
+        with pytest.raises(TimestampError) as caught:
+            verify_token(broken, digest=DIGEST, tsa_certificates=[tsa_cert])
+        assert caught.value.reason == "malformed"
+
+
 def _raw_request(
     *,
     version: str = "v1",
@@ -518,6 +583,44 @@ class TestOpenSslInterop:
             "tsa.pem",
         )
         assert result.returncode != 0
+
+    @pytest.mark.parametrize("ess_cert_id_alg", ["sha256", "sha512", "sha1"])
+    def test_openssl_tokens_verify(
+        self,
+        files: Path,
+        tsa_key: PrivateKey,
+        tsa_cert: x509.Certificate,
+        ca_cert: x509.Certificate,
+        ess_cert_id_alg: str,
+    ) -> None:
+        """Tokens OpenSSL's TSA issues (encoded by another implementation, the signer
+        named by ESSCertIDv2 with SHA-256 or SHA-512, or by the SHA-1 ESSCertID) verify:
+        the signature is checked over the signed attributes as received."""
+        key_pem = tsa_key.private_bytes(
+            Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        (files / "tsa.key").write_bytes(key_pem)
+        (files / "serial").write_text("01\n")
+        (files / "ts.cnf").write_text(
+            "[ tsa ]\ndefault_tsa = tsa_config\n[ tsa_config ]\n"
+            f"serial = {files / 'serial'}\nsigner_cert = {files / 'tsa.pem'}\n"
+            f"signer_key = {files / 'tsa.key'}\nsigner_digest = sha256\n"
+            f"default_policy = {POLICY}\ndigests = sha256\naccuracy = secs:1\n"
+            f"tsa_name = yes\ness_cert_id_alg = {ess_cert_id_alg}\n"
+        )
+        (files / "req.tsq").write_bytes(make_request(DIGEST, nonce=77, cert_req=True))
+        made = self._openssl(
+            files, "-reply", "-config", "ts.cnf", "-queryfile", "req.tsq", "-out", "resp.tsr"
+        )
+        assert made.returncode == 0, made.stderr
+        info = verify_response(
+            (files / "resp.tsr").read_bytes(),
+            digest=DIGEST,
+            nonce=77,
+            tsa_certificates=[tsa_cert],
+            ca_certificates=[ca_cert],
+        )
+        assert info.policy == POLICY
 
     def test_reply_text(self, files: Path) -> None:
         """`openssl ts -reply -text` parses the response and shows our policy and nonce."""

@@ -9,6 +9,7 @@ and verify with ``openssl ts -verify``.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from collections.abc import Callable, Sequence
@@ -409,7 +410,9 @@ def verify_token(
 
     The signer must be one of ``tsa_certificates``, named by the signed
     ESSCertID, with the critical timeStamping EKU and valid at genTime; with
-    ``ca_certificates`` it must also chain to one of them at genTime.
+    ``ca_certificates`` it must also chain to one of them at genTime. Verifying the same
+    token again, or another token of the same TSA, reuses what parsing it found (a cache
+    keyed by the bytes); every check above runs on every call.
     """
     token = _parse_token(token_der)
     if token.hash_algorithm != hash_algorithm or token.digest != digest:
@@ -431,12 +434,22 @@ def verify_token(
 
 def _parse_token(der: bytes) -> _Token:
     try:
-        return _read_token(der)
+        return _read_cached(der) if isinstance(der, bytes) else _read_token(der)
     except _ASN1_ERRORS as exc:
         raise TimestampError("malformed", f"not a time-stamp token: {exc}") from exc
 
 
 def _read_token(der: bytes) -> _Token:
+    """The fields of a token (ValueError and the like if it is not one).
+
+    The bytes that are hashed or signed (the TSTInfo, the signed attributes) and the
+    certificates are taken as received, before any value of theirs is read: asn1crypto
+    re-encodes a structure once reading its values has normalised it (it adds NULL
+    parameters to algorithm identifiers, drops fields equal to their default), which was
+    most of the cost of a verification, and is not what was signed. Every structure is
+    still decoded in full (``.native``), as strictly as before: the signed attributes and
+    the certificates one by one, through a cache (:func:`_decode`).
+    """
     content_info = cms.ContentInfo.load(der, strict=True)
     if content_info["content_type"].native != "signed_data":
         raise ValueError("content is not SignedData")
@@ -446,11 +459,14 @@ def _read_token(der: bytes) -> _Token:
         raise ValueError("eContentType is not id-ct-TSTInfo")
     # RFC 3161 §2.4.2: the TSA's signature is the only one.
     (signer,) = list(signed_data["signer_infos"])
+    signed_attrs = signer["signed_attrs"]
+    # RFC 5652 §5.4: signed over as a SET OF, not under the [0] IMPLICIT tag.
+    signed_attrs_der = b"\x31" + bytes(signed_attrs.dump())[1:]
     tst_der = bytes(encap["content"].contents)
     tst = tsp.TSTInfo.load(tst_der, strict=True).native
     if tst["version"] != "v1" or tst["gen_time"].tzinfo is None:
         raise ValueError("TSTInfo is not version 1 with a UTC genTime")
-    attrs = _signed_attributes(signer)
+    attrs = _signed_attributes(signed_attrs)
     sig_alg = signer["signature_algorithm"]
     return _Token(
         tst_der=tst_der,
@@ -466,29 +482,47 @@ def _read_token(der: bytes) -> _Token:
         signature_algorithm=sig_alg.signature_algo,
         signature_hash=_signature_hash_name(sig_alg),
         signature=signer["signature"].native,
-        # RFC 5652 §5.4: signed over as a SET OF, not under the [0] IMPLICIT tag.
-        signed_attrs_der=b"\x31" + bytes(signer["signed_attrs"].dump())[1:],
+        signed_attrs_der=signed_attrs_der,
         cert_id=_cert_id(attrs),
         certificates=_embedded_certificates(signed_data),
     )
 
 
+# Parsing is a pure function of the bytes, so these caches, keyed by the bytes, return
+# exactly what parsing again would, and every check of verify_token still runs on every
+# call. They are bounded: a token may be verified more than once in a row (the log's
+# verifier, evidence), and every token of one TSA embeds the same certificates and
+# signingCertificate attribute, whose full decoding was most of the cost of a verification.
+_read_cached = functools.lru_cache(maxsize=16)(_read_token)
+
+
+@functools.lru_cache(maxsize=64)
+def _decode(spec: type[Any], der: bytes) -> None:
+    """Decode ``der`` as ``spec`` in full (ValueError and the like if it does not)."""
+    spec.load(der, strict=True).native  # noqa: B018  # parse every field, as .native does
+
+
 def _embedded_certificates(signed_data: Any) -> tuple[bytes, ...]:
-    if signed_data["certificates"].native is None:
+    """The DER of every certificate in SignedData.certificates (each choice decoded)."""
+    choices = signed_data["certificates"]
+    if isinstance(choices, core.Void):  # absent
         return ()
-    return tuple(
-        bytes(choice.chosen.dump())
-        for choice in signed_data["certificates"]
-        if choice.name == "certificate"
-    )
+    found = []
+    for choice in choices:
+        encoded = bytes(choice.dump())
+        _decode(cms.CertificateChoices, encoded)
+        if choice.name == "certificate":  # the untagged alternative: the Certificate itself
+            found.append(encoded)
+    return tuple(found)
 
 
-def _signed_attributes(signer: Any) -> dict[str, Any]:
+def _signed_attributes(signed_attrs: Any) -> dict[str, Any]:
     """The first value of each signed attribute, by name (duplicates are refused)."""
-    if signer["signed_attrs"].native is None:
+    if isinstance(signed_attrs, core.Void):  # absent
         raise ValueError("no signed attributes")
     attrs: dict[str, Any] = {}
-    for attr in signer["signed_attrs"]:
+    for attr in signed_attrs:
+        _decode(cms.CMSAttribute, bytes(attr.dump()))
         name = attr["type"].native
         if name in attrs or len(attr["values"]) != 1:
             raise ValueError(f"attribute {name} repeated")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -17,6 +18,7 @@ from jisr.exchange.messagelog import (
     MessageLog,
     verify_log,
 )
+from jisr.exchange.messagelog.log import _WriterThread
 from jisr.exchange.messagelog.models import Leaf, Record
 from jisr.storage import Database
 from tests.exchange.messagelog.conftest import LogFactory, Pki, exchange, make_record
@@ -207,6 +209,52 @@ class TestLifecycle:
         assert found[0].body_sha256 is not None and len(found[0].leaf_hash) == 32
         async with database.engine.connect() as connection:
             assert await connection.scalar(select(func.count()).select_from(Record)) == 3
+
+
+class TestWriterThread:
+    """The SQLite writer's thread: run_in_executor's semantics, less bookkeeping."""
+
+    async def test_jobs_run_in_order_in_their_thread(self) -> None:
+        """Each job runs in the writer thread, in submission order; errors come back."""
+        thread = _WriterThread("test-writer")
+        seen: list[tuple[int, int]] = []
+
+        def job(n: int) -> None:
+            seen.append((n, threading.get_ident()))
+
+        def fail() -> None:
+            raise KeyError("boom")
+
+        try:
+            await asyncio.gather(*(thread.run(job, n) for n in range(20)))
+            with pytest.raises(KeyError, match="boom"):
+                await thread.run(fail)
+        finally:
+            thread.shutdown(wait=True)
+        assert [n for n, _ in seen] == list(range(20))
+        assert {ident for _, ident in seen} == {thread._thread.ident}
+        assert threading.get_ident() != thread._thread.ident
+        with pytest.raises(RuntimeError, match="shut down"):
+            await thread.run(job, 99)
+
+    async def test_cancelled_before_it_starts_is_skipped_and_shutdown_drains(self) -> None:
+        """A job whose caller is cancelled before it starts does not run; shutdown waits
+        for every job queued before it."""
+        thread = _WriterThread("test-writer")
+        release = threading.Event()
+        ran: list[str] = []
+        first = asyncio.create_task(thread.run(lambda: release.wait(5) and ran.append("first")))
+        second = asyncio.create_task(thread.run(lambda: ran.append("second")))
+        third = asyncio.create_task(thread.run(lambda: ran.append("third")))
+        await asyncio.sleep(0.01)  # all three queued, the first one running
+        second.cancel()
+        await asyncio.sleep(0)
+        release.set()
+        await first
+        await third
+        thread.shutdown(wait=True)
+        assert ran == ["first", "third"]
+        assert second.cancelled()
 
 
 class TestSettings:

@@ -2,20 +2,31 @@
 
 from __future__ import annotations
 
+import httpx
 import pytest
+from asn1crypto import tsp
+from asn1crypto import x509 as asn1_x509
+from cryptography import x509
 from sqlalchemy import select
 
 from jisr.crypto.errors import TimestampError
-from jisr.crypto.x509 import load_certificate
+from jisr.crypto.tsp import TimeStampAuthority, extract_token, make_request, verify_token
+from jisr.crypto.x509 import certificate_to_der, load_certificate
 from jisr.exchange.messagelog import (
     HttpTimestamper,
     TimestamperFailed,
     TreeHead,
 )
+from jisr.exchange.messagelog import log as log_module
 from jisr.exchange.messagelog.merkle import root_hash
 from jisr.exchange.messagelog.models import Leaf, SignerCertificate
 from jisr.exchange.messagelog.models import TreeHead as TreeHeadRow
-from jisr.exchange.messagelog.treehead import verify_tree_head, verify_tree_head_timestamp
+from jisr.exchange.messagelog.timestamper import REPLY_MEDIA_TYPE
+from jisr.exchange.messagelog.treehead import (
+    token_certificates,
+    verify_tree_head,
+    verify_tree_head_timestamp,
+)
 from jisr.storage import Database
 from tests.exchange.messagelog.conftest import (
     Clock,
@@ -101,6 +112,118 @@ class TestSignedTreeHeads:
             verify_tree_head(forged, row.signature, pki.gateway, ca_certificates=[pki.ca])  # type: ignore[attr-defined]
         with pytest.raises(ValueError, match="time-stamp"):
             verify_tree_head_timestamp(forged, row.tsa_token, ca_certificates=[pki.ca])  # type: ignore[attr-defined]
+
+
+def _tsa_leaving_out_its_certificate(
+    authority: TimeStampAuthority, embedded: list[x509.Certificate]
+) -> httpx.AsyncClient:
+    """An HTTP client whose TSA embeds ``embedded`` in its tokens instead of its own
+    certificate (none: as if certReq were false). The certificates are not signed: the
+    token still verifies against the configured TSA certificate."""
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        reply = tsp.TimeStampResp.load(authority.respond(request.content))
+        signed_data = reply["time_stamp_token"]["content"]
+        if embedded:
+            signed_data["certificates"] = [
+                asn1_x509.Certificate.load(certificate_to_der(c)) for c in embedded
+            ]
+        else:
+            del signed_data["certificates"]
+        return httpx.Response(200, content=reply.dump(), headers={"content-type": REPLY_MEDIA_TYPE})
+
+    return httpx.AsyncClient(transport=httpx.MockTransport(answer))
+
+
+class TestStandAloneTokens:
+    async def test_token_from_the_http_timestamper_is_not_verified_twice(
+        self,
+        database: Database,
+        make_log: LogFactory,
+        http_timestamper: HttpTimestamper,
+        pki: Pki,
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        """HttpTimestamper verified the token over the STH digest against the configured
+        TSA certificate and CA: the log stores it without verifying it again, and it still
+        stands alone (its own certificate, the CA)."""
+
+        def again(*_: object, **__: object) -> None:
+            raise AssertionError("the token was verified a second time")
+
+        monkeypatch.setattr(log_module, "verify_token", again)
+        log = make_log(http_timestamper)
+        async with log:
+            await log.append(*exchange("once"))
+            await wait_for(lambda: log.status().timestamped_size == 2)
+        assert log.status().last_timestamp_error is None
+        head, row = (await tree_heads(database))[-1]
+        info = verify_tree_head_timestamp(head, row.tsa_token, ca_certificates=[pki.ca])  # type: ignore[attr-defined]
+        assert row.timestamped_at == info.gen_time  # type: ignore[attr-defined]
+
+    @pytest.mark.parametrize(
+        ("embedded", "error"),
+        [
+            ("none", "unreadable time-stamp token"),
+            ("the CA only", "does not carry its TSA certificate"),
+        ],
+    )
+    async def test_http_token_without_its_certificate_is_refused(
+        self,
+        make_log: LogFactory,
+        authority: TimeStampAuthority,
+        pki: Pki,
+        embedded: str,
+        error: str,
+    ) -> None:
+        """A TSA that leaves its certificate out: the token verifies against the
+        configuration, but would not stand alone, so the log does not keep it."""
+        http = _tsa_leaving_out_its_certificate(authority, [] if embedded == "none" else [pki.ca])
+        timestamper = HttpTimestamper(
+            "http://tsa.invalid/tsa",
+            tsa_certificates=[pki.tsa],
+            ca_certificates=[pki.ca],
+            http=http,
+        )
+        assert await timestamper.timestamp(bytes(32))  # verified against the configuration
+        log = make_log(timestamper)
+        try:
+            async with log:
+                await log.append(make_record("no-cert"))
+                await wait_for(lambda: log.status().last_timestamp_error is not None)
+                status = log.status()
+        finally:
+            await http.aclose()
+        assert error in (status.last_timestamp_error or "")
+        assert status.timestamped_size == 0
+
+    async def test_other_timestamper_token_without_its_certificate_is_refused(
+        self, make_log: LogFactory, authority: TimeStampAuthority
+    ) -> None:
+        """Any other timestamper's token is verified by the log in full, its own
+        certificates as the candidates: without them, it is refused."""
+
+        class NoCertificates:
+            async def timestamp(self, digest: bytes) -> bytes:
+                return extract_token(authority.respond(make_request(digest, cert_req=False)))
+
+        log = make_log(NoCertificates())
+        async with log:
+            await log.append(make_record("no-cert"))
+            await wait_for(lambda: log.status().last_timestamp_error is not None)
+            status = log.status()
+        assert "unreadable time-stamp token" in (status.last_timestamp_error or "")
+        assert status.timestamped_size == 0
+
+    def test_the_token_must_cover_the_digest(self, authority: TimeStampAuthority) -> None:
+        """The log's check of a verified token also holds it to the digest it asked for."""
+        digest = bytes(32)
+        token = extract_token(authority.respond(make_request(digest, cert_req=True)))
+        info = verify_token(token, digest=digest, tsa_certificates=token_certificates(token))
+        log_module._check_carries_signer(info, digest)
+        with pytest.raises(TimestampError) as caught:
+            log_module._check_carries_signer(info, b"\x01" * 32)
+        assert caught.value.reason == "imprint_mismatch"
 
 
 class TestHealth:

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+import weakref
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import Connection, Dialect, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from jisr.exchange.messagelog.merkle import CompactTree
-from jisr.exchange.messagelog.models import Leaf, Log, Record, SignerCertificate
+from jisr.exchange.messagelog.models import Base, Leaf, Log, Record, SignerCertificate
 from jisr.exchange.messagelog.records import LogRecord, StoredRecord, leaf_object
 from jisr.storage import Database
 
@@ -90,25 +91,118 @@ async def range_root(connection: AsyncConnection, log: int, lo: int, hi: int) ->
     return tree.root()
 
 
-def record_row(log: int, index: int, record: LogRecord, body_digest: str | None) -> dict[str, Any]:
-    return {
-        "log": log,
-        "leaf_index": index,
-        "kind": record.kind,
-        "direction": record.direction,
-        "xroad_id": record.xroad_id,
-        "request_id": record.request_id,
-        "client": record.client,
-        "service": record.service,
-        "at": record.at,
-        "headers": dict(record.headers),
-        "content_digest": record.content_digest,
-        "body_size": record.body_size,
-        "body_sha256": body_digest,
-        "body": record.body,
-        "status": record.status,
-        "error": record.error,
-    }
+def record_values(
+    log: int, index: int, record: LogRecord, body_digest: str | None
+) -> tuple[Any, ...]:
+    """The row of ``record`` in ``messagelog_records``, in column order (:data:`RECORDS`)."""
+    return (
+        log,
+        index,
+        record.kind,
+        record.direction,
+        record.xroad_id,
+        record.request_id,
+        record.client,
+        record.service,
+        record.at,
+        dict(record.headers),
+        record.content_digest,
+        record.body_size,
+        body_digest,
+        record.body,
+        record.status,
+        record.error,
+    )
+
+
+#: Drivers for which the Core's executemany of an INSERT is exactly one
+#: ``cursor.executemany`` of the compiled statement with the bind-processed values (no
+#: insertmanyvalues batching, no setinputsizes), checked by the tests on both backends.
+_PLAIN_EXECUTEMANY = frozenset({"pysqlite", "asyncpg"})
+
+_Convert = Callable[[Sequence[tuple[Any, ...]]], list[tuple[Any, ...]]]
+
+
+class BulkInsert:
+    """A multi-row INSERT into every column of a table, rows given as tuples in column order.
+
+    ``connection.execute(insert(table), dicts)`` costs the Core's executemany path per row
+    (parameter dicts, key lookups, bind processors through the compiled statement).
+    Where that path ends in one ``cursor.executemany`` (:data:`_PLAIN_EXECUTEMANY`), this
+    compiles the statement once per dialect and runs it through ``exec_driver_sql`` with
+    the values converted by the same bind processors the Core would apply (each column
+    type's, for that dialect, e.g. UTCDateTime's and JSON's): the same SQL and the same
+    parameters reach the driver, the Core's events and transaction included. Any other
+    driver or paramstyle gets the Core path.
+    """
+
+    def __init__(self, model: type[Base]) -> None:
+        self.model = model
+        self.columns = tuple(column.key for column in model.__table__.columns)
+        self._compiled: weakref.WeakKeyDictionary[Dialect, tuple[str, _Convert] | None] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def execute(self, connection: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
+        compiled = self._compile(connection.dialect)
+        if compiled is None:
+            connection.execute(insert(self.model), self._dicts(rows))
+        else:
+            statement, convert = compiled
+            connection.exec_driver_sql(statement, convert(rows))
+
+    async def execute_async(
+        self, connection: AsyncConnection, rows: Sequence[tuple[Any, ...]]
+    ) -> None:
+        compiled = self._compile(connection.dialect)
+        if compiled is None:
+            await connection.execute(insert(self.model), self._dicts(rows))
+        else:
+            statement, convert = compiled
+            await connection.exec_driver_sql(statement, convert(rows))
+
+    def _dicts(self, rows: Sequence[tuple[Any, ...]]) -> list[dict[str, Any]]:
+        return [dict(zip(self.columns, row, strict=True)) for row in rows]
+
+    def _compile(self, dialect: Dialect) -> tuple[str, _Convert] | None:
+        try:
+            return self._compiled[dialect]
+        except KeyError:
+            pass
+        compiled: tuple[str, _Convert] | None = None
+        statement = insert(self.model).compile(dialect=dialect)
+        if (
+            dialect.driver in _PLAIN_EXECUTEMANY
+            and statement.positional
+            and tuple(statement.positiontup or ()) == self.columns
+        ):
+            processors = [
+                column.type.dialect_impl(dialect).bind_processor(dialect)
+                for column in self.model.__table__.columns
+            ]
+            compiled = (statement.string, _converter(processors))
+        self._compiled[dialect] = compiled
+        return compiled
+
+
+def _converter(processors: Sequence[Callable[[Any], Any] | None]) -> _Convert:
+    """Apply each column's bind processor (if it has one) to its value in every row."""
+    active = [(i, process) for i, process in enumerate(processors) if process is not None]
+
+    def convert(rows: Sequence[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        converted = []
+        for row in rows:
+            values = list(row)
+            for i, process in active:
+                values[i] = process(values[i])
+            converted.append(tuple(values))
+        return converted
+
+    return convert
+
+
+LEAVES = BulkInsert(Leaf)
+RECORDS = BulkInsert(Record)
 
 
 RECORD_COLUMNS: Sequence[Any] = (

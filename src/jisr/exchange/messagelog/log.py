@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import queue
+import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -32,23 +33,26 @@ from cryptography import x509
 from sqlalchemy import Engine, event, insert, pool, select, update
 from sqlalchemy import create_engine as create_sync_engine
 
+from jisr.crypto.errors import TimestampError
 from jisr.crypto.keys import PrivateKey
-from jisr.crypto.tsp import verify_token
+from jisr.crypto.tsp import TimestampInfo, verify_token
 from jisr.crypto.x509 import certificate_to_der, fingerprint_sha256
 from jisr.exchange.messagelog._store import (
+    LEAVES,
+    RECORDS,
     ensure_certificate,
     ensure_log,
     find_records,
     iter_leaves,
     log_size,
-    record_row,
+    record_values,
 )
 from jisr.exchange.messagelog.errors import LoggingFailed, LogNotRunning, TimestamperFailed
 from jisr.exchange.messagelog.merkle import CompactTree
-from jisr.exchange.messagelog.models import Leaf, Record
+from jisr.exchange.messagelog.models import Record
 from jisr.exchange.messagelog.models import TreeHead as TreeHeadRow
 from jisr.exchange.messagelog.records import LogRecord, StoredRecord, check_record, prepare
-from jisr.exchange.messagelog.timestamper import Timestamper
+from jisr.exchange.messagelog.timestamper import HttpTimestamper, Timestamper
 from jisr.exchange.messagelog.treehead import (
     TreeHead,
     milliseconds,
@@ -159,7 +163,7 @@ class MessageLog:
         self._wake = asyncio.Event()
         self._writer: asyncio.Task[None] | None = None
         self._heads: asyncio.Task[None] | None = None
-        self._sqlite: tuple[Engine, ThreadPoolExecutor] | None = None
+        self._sqlite: tuple[Engine, _WriterThread] | None = None
 
     @property
     def settings(self) -> LogSettings:
@@ -196,8 +200,8 @@ class MessageLog:
         await asyncio.gather(heads, return_exceptions=True)
         self._writer = self._heads = None
         if self._sqlite is not None:
-            engine, executor = self._sqlite
-            executor.shutdown(wait=True)
+            engine, thread = self._sqlite
+            thread.shutdown(wait=True)
             engine.dispose()
             self._sqlite = None
         try:
@@ -356,8 +360,9 @@ class MessageLog:
         if self._resync and not await self._try_resync(batch):
             return
         tree = self._tree.copy()
-        leaves: list[dict[str, Any]] = []
-        rows: list[dict[str, Any]] = []
+        log = self._log
+        leaves: list[tuple[Any, ...]] = []
+        rows: list[tuple[Any, ...]] = []
         accepted: list[tuple[_Pending, list[int]]] = []
         for pending in batch:
             try:
@@ -366,13 +371,11 @@ class MessageLog:
                 _fail(pending.future, exc)
                 continue
             first = tree.size
-            for offset, (record, (digest, leaf)) in enumerate(
-                zip(pending.records, prepared, strict=True)
-            ):
-                index = first + offset
+            for record, (digest, leaf) in zip(pending.records, prepared, strict=True):
+                index = tree.size
                 tree.append(leaf)
-                leaves.append({"log": self._log, "leaf_index": index, "leaf_hash": leaf})
-                rows.append(record_row(self._log, index, record, digest))
+                leaves.append((log, index, leaf))
+                rows.append(record_values(log, index, record, digest))
             accepted.append((pending, list(range(first, tree.size))))
         if not accepted:
             return
@@ -398,18 +401,19 @@ class MessageLog:
         """The engine whose transactions commit the batches (one per batch)."""
         return self._sqlite[0] if self._sqlite else self._database.engine.sync_engine
 
-    async def _insert(self, leaves: list[dict[str, Any]], rows: list[dict[str, Any]]) -> None:
-        """One transaction for the batch. On SQLite, a synchronous connection in a thread of
-        its own does it in one hop: through aiosqlite each statement, BEGIN and COMMIT is a
-        thread round trip, which dominated the gateway's cost per message."""
+    async def _insert(self, leaves: list[tuple[Any, ...]], rows: list[tuple[Any, ...]]) -> None:
+        """One transaction for the batch (rows in column order, see :class:`BulkInsert`).
+
+        On SQLite, a synchronous connection in a thread of its own does it in one hop:
+        through aiosqlite each statement, BEGIN and COMMIT is a thread round trip, which
+        dominated the gateway's cost per message."""
         if self._sqlite is None:
             async with self._database.engine.begin() as connection:
-                await connection.execute(insert(Leaf), leaves)
-                await connection.execute(insert(Record), rows)
+                await LEAVES.execute_async(connection, leaves)
+                await RECORDS.execute_async(connection, rows)
             return
-        engine, executor = self._sqlite
-        loop = asyncio.get_running_loop()
-        await loop.run_in_executor(executor, _insert_sync, engine, leaves, rows)
+        engine, thread = self._sqlite
+        await thread.run(_insert_sync, engine, leaves, rows)
 
     async def _try_resync(self, batch: list[_Pending]) -> bool:
         try:
@@ -504,19 +508,33 @@ class MessageLog:
 
     async def _stamp(self, head: TreeHead) -> tuple[bytes, datetime] | None:
         """(token, genTime) from the TSA, or None (the failure is recorded for health)."""
-        digest = head.digest()
         try:
-            async with asyncio.timeout(ATTEMPT_TIMEOUT):
-                token = await self._timestamper.timestamp(digest)
-            # The evidence must stand alone: the token carries its TSA certificate and
-            # covers this digest (the chain is the timestamper's and the verifier's job).
-            info = await asyncio.to_thread(
-                verify_token, token, digest=digest, tsa_certificates=token_certificates(token)
-            )
+            info = await self._verified_token(head.digest())
         except Exception as exc:
             self._failed(exc)
             return None
-        return token, info.gen_time
+        return info.token_der, info.gen_time
+
+    async def _verified_token(self, digest: bytes) -> TimestampInfo:
+        """A token over ``digest`` fit to stand alone as evidence.
+
+        It must cover this digest and carry its TSA certificate (the chain is the
+        timestamper's and the verifier's job). :class:`HttpTimestamper` verifies its token
+        over this digest against the configured TSA certificates and CAs before returning
+        it, so only the certificate is left to check here; the token of any other
+        timestamper is verified in full.
+        """
+        timestamper = self._timestamper
+        if isinstance(timestamper, HttpTimestamper):
+            async with asyncio.timeout(ATTEMPT_TIMEOUT):
+                info = await timestamper.timestamp_info(digest)
+            _check_carries_signer(info, digest)
+            return info
+        async with asyncio.timeout(ATTEMPT_TIMEOUT):
+            token = await timestamper.timestamp(digest)
+        return await asyncio.to_thread(
+            verify_token, token, digest=digest, tsa_certificates=token_certificates(token)
+        )
 
     def _stamped(self, size: int) -> None:
         """A token is durably stored for ``size`` leaves: timestamping works again."""
@@ -566,6 +584,19 @@ def _resume_point(row: Any, size: int) -> CompactTree:
     return tree if tree.root() == bytes(row.root_hash) else CompactTree()
 
 
+def _check_carries_signer(info: TimestampInfo, digest: bytes) -> None:
+    """What ``verify_token(token, digest=digest, tsa_certificates=token_certificates(token))``
+    adds to a token :class:`HttpTimestamper` verified over ``digest``: that the TSA
+    certificate which made its signature is in it. An embedded certificate with the same
+    SHA-256 fingerprint is the same DER, so it names the same key and fits the same checks
+    (EKU, validity at genTime) that the timestamper's verification passed."""
+    if info.hash_algorithm != "sha256" or info.digest != digest:
+        raise TimestampError("imprint_mismatch", "the token does not cover this digest")
+    embedded = token_certificates(info.token_der)
+    if not any(fingerprint_sha256(c) == info.tsa_fingerprint for c in embedded):
+        raise TimestampError("unknown_signer", "the token does not carry its TSA certificate")
+
+
 def _fail(future: asyncio.Future[list[int]], error: BaseException) -> None:
     if not future.done():
         future.set_exception(error)
@@ -577,20 +608,87 @@ def _logging_failed(cause: BaseException) -> LoggingFailed:
     return error
 
 
-def _sqlite_writer(database: Database) -> tuple[Engine, ThreadPoolExecutor] | None:
+def _sqlite_writer(database: Database) -> tuple[Engine, _WriterThread] | None:
     """A synchronous engine on the same SQLite file, used from one dedicated thread."""
     if database.backend != "sqlite":
         return None
     url = database.engine.url.set(drivername="sqlite")
     engine = create_sync_engine(url, poolclass=pool.SingletonThreadPool)
     event.listen(engine, "connect", sqlite_pragmas)
-    return engine, ThreadPoolExecutor(max_workers=1, thread_name_prefix="messagelog-writer")
+    return engine, _WriterThread("messagelog-writer")
 
 
-def _insert_sync(engine: Engine, leaves: list[dict[str, Any]], rows: list[dict[str, Any]]) -> None:
+_Job = tuple[
+    asyncio.AbstractEventLoop, "asyncio.Future[None]", Callable[..., None], tuple[Any, ...]
+]
+
+
+class _WriterThread:
+    """One thread that runs the SQLite batch transactions, one after the other.
+
+    What ``loop.run_in_executor`` on a one-worker ThreadPoolExecutor does, without its
+    Python-level bookkeeping per call (a concurrent future with its condition, the idle
+    semaphore, an asyncio future chained to it): a bare queue in, one
+    ``call_soon_threadsafe`` out. A job whose caller was cancelled before it started is
+    skipped, as the executor skips it. The thread is a daemon, so a log never stopped does
+    not keep the interpreter alive; :meth:`shutdown` runs what is queued, then ends it.
+    """
+
+    def __init__(self, name: str) -> None:
+        self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._closed = False
+        self._thread = threading.Thread(target=self._work, name=name, daemon=True)
+        self._thread.start()
+
+    async def run(self, function: Callable[..., None], *args: Any) -> None:
+        """``function(*args)`` in the thread; its exception, if any, is raised here."""
+        if self._closed:
+            raise RuntimeError("the writer thread is shut down")
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+        self._jobs.put((loop, future, function, args))
+        await future
+
+    def shutdown(self, wait: bool = True) -> None:
+        self._closed = True
+        self._jobs.put(None)
+        if wait:
+            self._thread.join()
+
+    def _work(self) -> None:
+        while (job := self._jobs.get()) is not None:
+            loop, future, function, args = job
+            if future.cancelled():
+                continue
+            try:
+                function(*args)
+            except BaseException as exc:
+                _reply(loop, _set_exception, future, exc)
+            else:
+                _reply(loop, _set_result, future, None)
+
+
+def _reply(loop: asyncio.AbstractEventLoop, setter: Callable[..., None], *args: Any) -> None:
+    with contextlib.suppress(RuntimeError):  # the loop is closed: nobody is waiting
+        loop.call_soon_threadsafe(setter, *args)
+
+
+def _set_result(future: asyncio.Future[None], result: None) -> None:
+    if not future.done():
+        future.set_result(result)
+
+
+def _set_exception(future: asyncio.Future[None], error: BaseException) -> None:
+    if not future.done():
+        future.set_exception(error)
+
+
+def _insert_sync(
+    engine: Engine, leaves: list[tuple[Any, ...]], rows: list[tuple[Any, ...]]
+) -> None:
     with engine.begin() as connection:
-        connection.execute(insert(Leaf), leaves)
-        connection.execute(insert(Record), rows)
+        LEAVES.execute(connection, leaves)
+        RECORDS.execute(connection, rows)
 
 
 async def recent_requests(

@@ -18,6 +18,7 @@ import binascii
 import hashlib
 import hmac
 import json
+import json.encoder
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -41,6 +42,7 @@ __all__ = [
     "leaf_object",
     "parse_time",
     "record_from_leaf",
+    "record_leaf_bytes",
 ]
 
 LEAF_FORMAT = "jisr-messagelog-leaf/1"
@@ -84,23 +86,33 @@ class StoredRecord:
     record: LogRecord
 
 
+_KINDS: tuple[str, ...] = get_args(Kind)
+_DIRECTIONS: tuple[str, ...] = get_args(Direction)
+
+
 def check_record(record: LogRecord) -> None:
     """Refuse (ValueError) what cannot be logged faithfully, before it joins a batch."""
-    if record.kind not in get_args(Kind):
+    if record.kind not in _KINDS:
         raise ValueError(f"kind must be request or response, not {record.kind!r}")
-    if record.direction not in get_args(Direction):
+    if record.direction not in _DIRECTIONS:
         raise ValueError(f"direction must be consumer or provider, not {record.direction!r}")
-    for name in ("xroad_id", "request_id"):
-        value = getattr(record, name)
-        if not isinstance(value, str) or len(value) > MAX_ID_LENGTH:
-            raise ValueError(f"{name} must be a string of at most {MAX_ID_LENGTH} characters")
-    for name in ("client", "service", "content_digest"):
-        if not isinstance(getattr(record, name), str):
+    xroad_id, request_id = record.xroad_id, record.request_id
+    if not isinstance(xroad_id, str) or len(xroad_id) > MAX_ID_LENGTH:
+        raise ValueError(f"xroad_id must be a string of at most {MAX_ID_LENGTH} characters")
+    if not isinstance(request_id, str) or len(request_id) > MAX_ID_LENGTH:
+        raise ValueError(f"request_id must be a string of at most {MAX_ID_LENGTH} characters")
+    for name, value in (
+        ("client", record.client),
+        ("service", record.service),
+        ("content_digest", record.content_digest),
+    ):
+        if not isinstance(value, str):
             raise ValueError(f"{name} must be a string")
     if record.at.tzinfo is None:
         raise ValueError("at must be an aware datetime")
-    if not all(isinstance(k, str) and isinstance(v, str) for k, v in record.headers.items()):
-        raise ValueError("headers must map strings to strings")
+    for key, value in record.headers.items():
+        if not isinstance(key, str) or not isinstance(value, str):
+            raise ValueError("headers must map strings to strings")
     _check_integers(record)
     if record.body is not None and len(record.body) != record.body_size:
         raise ValueError(f"body is {len(record.body)} bytes, body_size says {record.body_size}")
@@ -173,7 +185,77 @@ def leaf_bytes(leaf: Mapping[str, Any]) -> bytes:
 def prepare(record: LogRecord) -> tuple[str | None, bytes]:
     """``(body_sha256, leaf_hash)`` of a checked record: the writer's per-record work."""
     digest = body_sha256(record.body)
-    return digest, leaf_hash(leaf_bytes(leaf_object(record, digest)))
+    return digest, leaf_hash(record_leaf_bytes(record, digest))
+
+
+def record_leaf_bytes(record: LogRecord, body_digest: str | None) -> bytes:
+    """``leaf_bytes(leaf_object(record, body_digest))``, without building the leaf object.
+
+    The leaf object has fixed ASCII member names, so their RFC 8785 order (§3.2.3) is fixed
+    and written out below; only the values are encoded. That is exactly what
+    :func:`leaf_bytes` does through ``json.dumps`` when the header names are ASCII: strings
+    through the same ``json.encoder.encode_basestring`` (its ``ensure_ascii=False``
+    escaping, which is RFC 8785's), integers with ``int.__repr__``, ``None`` as ``null``,
+    header members sorted by name. Any other case (a non-ASCII or non-string header name,
+    a value of another type) takes the general path, which decides as it always has; so
+    does the error for a lone surrogate, raised here by the UTF-8 encoding as there.
+    """
+    text = _leaf_text(record, body_digest)
+    if text is None:
+        return leaf_bytes(leaf_object(record, body_digest))
+    return text.encode()
+
+
+def _leaf_text(record: LogRecord, body_digest: str | None) -> str | None:
+    """The canonical JSON text of the leaf, or None if it needs the general encoder."""
+    headers = record.headers
+    if type(headers) is not dict:
+        headers = dict(headers)
+    strings = (
+        record.kind,
+        record.direction,
+        record.xroad_id,
+        record.request_id,
+        record.client,
+        record.service,
+        record.content_digest,
+    )
+    body_size, status, error = record.body_size, record.status, record.error
+    if (
+        any(type(value) is not str for value in strings)
+        or type(body_size) is not int
+        or not (status is None or type(status) is int)
+        or not (error is None or type(error) is str)
+        or not (body_digest is None or type(body_digest) is str)
+    ):
+        return None
+    try:  # "".join: TypeError for a name that is not a string
+        if not "".join(headers).isascii():
+            return None
+        members = ",".join([f"{_string(k)}:{_string(v)}" for k, v in sorted(headers.items())])
+    except TypeError:  # a header value that is not a string
+        return None
+    kind, direction, xroad_id, request_id, client, service, content_digest = map(_string, strings)
+    return (
+        f'{{"at":{_string(format_time(record.at))},'
+        f'"body_sha256":{_NULL if body_digest is None else _string(body_digest)},'
+        f'"body_size":{body_size!r},'
+        f'"client":{client},'
+        f'"content_digest":{content_digest},'
+        f'"direction":{direction},'
+        f'"error":{_NULL if error is None else _string(error)},'
+        f'"format":"{LEAF_FORMAT}",'
+        f'"headers":{{{members}}},'
+        f'"kind":{kind},'
+        f'"request_id":{request_id},'
+        f'"service":{service},'
+        f'"status":{_NULL if status is None else repr(status)},'
+        f'"xroad_id":{xroad_id}}}'
+    )
+
+
+_string = json.encoder.encode_basestring  # what json.dumps(ensure_ascii=False) uses
+_NULL = "null"
 
 
 def record_from_leaf(leaf: Mapping[str, Any], body: bytes | None) -> LogRecord:

@@ -4,6 +4,8 @@
 cares how a token was obtained. :class:`HttpTimestamper` asks the instance TSA over HTTP
 (RFC 3161 §3.4: ``POST`` of ``application/timestamp-query``) and accepts only a reply that
 verifies: right digest, our nonce, a TSA certificate we were given, chaining to the CAs.
+:meth:`HttpTimestamper.timestamp_info` also returns what that verification established, so
+the log need not verify the same token a second time.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Protocol
 import httpx
 from cryptography import x509
 
-from jisr.crypto.tsp import make_request, verify_response
+from jisr.crypto.tsp import TimestampInfo, make_request, verify_response
 
 __all__ = ["QUERY_MEDIA_TYPE", "REPLY_MEDIA_TYPE", "HttpTimestamper", "Timestamper"]
 
@@ -52,6 +54,10 @@ class HttpTimestamper:
         self._timeout = timeout
 
     async def timestamp(self, digest: bytes) -> bytes:
+        return (await self.timestamp_info(digest)).token_der
+
+    async def timestamp_info(self, digest: bytes) -> TimestampInfo:
+        """:meth:`timestamp`, with what the verified token attests (``token_der`` is it)."""
         nonce = secrets.randbits(63)  # RFC 3161 §2.4.1: binds the reply to this request
         # certReq: the token carries the TSA certificate, so `openssl ts -verify` needs
         # nothing but the CA.
@@ -68,7 +74,7 @@ class HttpTimestamper:
             raise httpx.HTTPError(f"the TSA answered {media_type or 'no content type'}")
         # ASN.1 parsing and signature checks are CPU work: keep them off the event loop,
         # which is serving exchanges meanwhile.
-        info = await asyncio.to_thread(
+        return await asyncio.to_thread(
             verify_response,
             response.content,
             digest=digest,
@@ -76,7 +82,6 @@ class HttpTimestamper:
             tsa_certificates=self._tsa_certificates,
             ca_certificates=self._ca_certificates,
         )
-        return info.token_der
 
     async def aclose(self) -> None:
         """Close the HTTP client if this timestamper created it."""
