@@ -540,3 +540,18 @@ class TestOrdering:
         """Ordering a member against a service is a TypeError, not an arbitrary answer."""
         with pytest.raises(TypeError):
             _ = MemberId("EE", "GOV", "1") < ServiceId("EE", "GOV", "1", None, "x")
+
+
+def test_fast_part_check_agrees_with_validate_part() -> None:
+    """Identifiers check parts with one pattern; validate_part must agree on every input."""
+    from jisr.ids import _VALID_PART, IdentifierError, validate_part
+
+    samples = ["", "a", "A" * 255, "A" * 256, "a b", "a/b", "x\n", "ok-1.2", "é", "(x)+,=?'"]
+    samples += [chr(code) for code in range(256)]
+    for sample in samples:
+        try:
+            validate_part(sample, "part")
+            valid = True
+        except IdentifierError:
+            valid = False
+        assert (_VALID_PART.fullmatch(sample) is not None) == valid, repr(sample)

@@ -79,6 +79,8 @@ ALLOWED_CHARACTERS = frozenset(
 MAX_PART_LENGTH = 255
 
 _DISALLOWED = re.compile(r"[^A-Za-z0-9'()+,\-.=?]")
+#: What :func:`validate_part` accepts, as one pattern: the check every identifier runs.
+_VALID_PART = re.compile(rf"[A-Za-z0-9'()+,\-.=?]{{1,{MAX_PART_LENGTH}}}")
 _BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
 _ESCAPE_RUN = re.compile(r"(?:%[0-9A-Fa-f]{2})+")
 # RFC 3986 §3.3: pchar = unreserved / pct-encoded / sub-delims / ":" / "@".
@@ -228,10 +230,14 @@ class _Identifier:
     _OPTIONAL: ClassVar[frozenset[str]] = frozenset()
 
     def __post_init__(self) -> None:
-        for field in dataclasses.fields(self):
-            value = getattr(self, field.name)
-            if value is not None or field.name not in self._OPTIONAL:
-                validate_part(value, _human(field.name))
+        for name in _field_names(type(self)):
+            value = getattr(self, name)
+            if value is None and name in self._OPTIONAL:
+                continue
+            # The one-pattern check accepts exactly what validate_part accepts; only a
+            # refusal goes through validate_part, for its precise error.
+            if type(value) is not str or _VALID_PART.fullmatch(value) is None:
+                validate_part(value, _human(name))
 
     @property
     def parts(self) -> tuple[str, ...]:
@@ -263,10 +269,7 @@ class _Identifier:
         return _build(cls, values)
 
     def _fields(self) -> tuple[str | None, ...]:
-        names = _FIELD_NAMES.get(type(self))
-        if names is None:  # dataclasses.fields() is slow; gateways call this per message
-            names = _FIELD_NAMES[type(self)] = tuple(f.name for f in dataclasses.fields(self))
-        return tuple(getattr(self, name) for name in names)
+        return tuple(getattr(self, name) for name in _field_names(type(self)))
 
     def _sort_key(self) -> tuple[str, ...]:
         # An omitted subsystem sorts first: "" is below every valid code.
@@ -295,6 +298,15 @@ class _Identifier:
 
 
 _FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    """The dataclass field names of an identifier type (dataclasses.fields() is slow, and
+    gateways build and format identifiers several times per message)."""
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in dataclasses.fields(cls))
+    return names
 
 
 # Identifiers are immutable and hashable: their two text forms are memoised, since a gateway
@@ -336,7 +348,7 @@ class MemberId(_Identifier):
 
     def subsystem(self, code: str) -> SubsystemId:
         """The subsystem ``code`` of this member."""
-        return SubsystemId(self.instance, self.member_class, self.member_code, code)
+        return _subsystem_of(self, code)
 
     def service(self, code: str) -> ServiceId:
         """The member-level service ``code`` (no subsystem) of this member."""
@@ -364,7 +376,7 @@ class SubsystemId(_Identifier):
     @property
     def member(self) -> MemberId:
         """The member this subsystem belongs to."""
-        return MemberId(self.instance, self.member_class, self.member_code)
+        return _member_of(self)
 
     def service(self, code: str) -> ServiceId:
         """The service ``code`` of this subsystem."""
@@ -398,10 +410,7 @@ class ServiceId(_Identifier):
     @property
     def provider(self) -> ClientId:
         """The member or subsystem that provides this service."""
-        member = MemberId(self.instance, self.member_class, self.member_code)
-        if self.subsystem_code is None:
-            return member
-        return member.subsystem(self.subsystem_code)
+        return _provider_of(self)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -451,3 +460,21 @@ def parse_client(text: str, *, encoded: bool = True) -> ClientId:
     if count == 4:
         return SubsystemId.parse(text, encoded=encoded)
     raise _wrong_count("client id", text, "INSTANCE/CLASS/MEMBER[/SUBSYSTEM]", count)
+
+
+# Identifiers derived from another one, memoised like the text forms: the gateway asks for
+# a service's provider and a member's subsystems on every message.
+@functools.lru_cache(maxsize=8192)
+def _member_of(identifier: SubsystemId) -> MemberId:
+    return MemberId(identifier.instance, identifier.member_class, identifier.member_code)
+
+
+@functools.lru_cache(maxsize=8192)
+def _subsystem_of(member: MemberId, code: str) -> SubsystemId:
+    return SubsystemId(member.instance, member.member_class, member.member_code, code)
+
+
+@functools.lru_cache(maxsize=8192)
+def _provider_of(service: ServiceId) -> ClientId:
+    member = MemberId(service.instance, service.member_class, service.member_code)
+    return member if service.subsystem_code is None else member.subsystem(service.subsystem_code)

@@ -770,3 +770,16 @@ def test_wants_xml_is_exported() -> None:
     """protocol re-exports the content negotiation of errors.py."""
     assert wants_xml("application/xml") is True
     assert wants_xml(None) is False
+
+
+def test_request_line_patterns_accept_exactly_the_documented_alphabets() -> None:
+    """The per-message patterns and the sets that name a refused character agree on every
+    Latin-1 character, so the fast check refuses nothing the slow one accepts and back."""
+    from jisr.exchange.gateway import protocol
+
+    for code in range(256):
+        char = chr(code)
+        in_path = protocol._PATH_TEXT.fullmatch(char) is not None
+        in_query = protocol._QUERY_TEXT.fullmatch(char) is not None
+        assert in_path == (char in protocol._PATH_CHARS), repr(char)
+        assert in_query == (char in protocol._QUERY_CHARS), repr(char)

@@ -63,6 +63,7 @@ import re
 import unicodedata
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import NoReturn
 from urllib.parse import quote, unquote_to_bytes
 
 from jisr.exchange.gateway.errors import (
@@ -167,6 +168,9 @@ _PATH_CHARS = frozenset(
 )
 # A request line cannot carry controls, space or non-ASCII; "#" would start a fragment.
 _QUERY_CHARS = frozenset(chr(code) for code in range(0x21, 0x7F)) - {"#"}
+# The same two alphabets as patterns: the per-message check; the sets name a refusal.
+_PATH_TEXT = re.compile(r"[A-Za-z0-9\-._~!$&'()*+,;=:@%/]*")
+_QUERY_TEXT = re.compile(r"[\x21\x22\x24-\x7e]*")
 # RFC 9110 §5.6.2: token characters, the only ones a header name may use.
 _TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 # RFC 9110 §5.5: no CR, LF or NUL in a field value; other controls but HTAB are refused too.
@@ -222,8 +226,12 @@ def parse_target(
             f"request URI is {length} characters long, the limit is {max_uri_length} "
             "(PR-REST §4.2); send large data in the request body"
         )
-    path = _request_line_text(raw_path, "request path", _PATH_CHARS)
-    query = _request_line_text(query_string, "query string", _QUERY_CHARS)
+    path = raw_path.decode("latin-1")
+    if _PATH_TEXT.fullmatch(path) is None:
+        _refuse_request_line_text(path, "request path", _PATH_CHARS)
+    query = query_string.decode("latin-1")
+    if _QUERY_TEXT.fullmatch(query) is None:
+        _refuse_request_line_text(query, "query string", _QUERY_CHARS)
     segments = path.split("/")
     version = segments[1] if len(segments) > 1 and not segments[0] else ""
     if version != PROTOCOL_VERSION:
@@ -233,8 +241,8 @@ def parse_target(
     return Target(service, "".join(f"/{segment}" for segment in rest), query)
 
 
-def _request_line_text(raw: bytes, what: str, allowed: frozenset[str]) -> str:
-    text = raw.decode("latin-1")
+def _refuse_request_line_text(text: str, what: str, allowed: frozenset[str]) -> NoReturn:
+    """Raise BadRequest naming the first character of ``text`` outside ``allowed``."""
     for position, char in enumerate(text):
         if char in allowed:
             continue
@@ -247,7 +255,7 @@ def _request_line_text(raw: bytes, what: str, allowed: frozenset[str]) -> str:
                 f"character {char!r} (0x{ord(char):02X}) at position {position} is not allowed"
             )
         raise BadRequest(f"{what}: {problem} in a request URI (RFC 3986); percent-encode it")
-    return text
+    raise AssertionError(f"{what} has no refused character")  # the patterns say otherwise
 
 
 def _version_problem(version: str) -> str:
