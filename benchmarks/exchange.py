@@ -5,7 +5,10 @@ streaming echo service), the provider gateway and the consumer gateway — with 
 between the gateways, RFC 9421 signatures on every request and response, and durable
 message logs at both ends (group commit, SQLite in WAL mode with synchronous=FULL). The
 same load generator drives, in the same run, the backend **directly** (the baseline) and
-the full exchange, for 1 KB and 100 KB bodies over a concurrency sweep.
+the full exchange, for 1 KB and 100 KB bodies over a concurrency sweep. A third column is
+the floor of the architecture: two bare relays (``benchmarks/relay.py``) on the same stack —
+uvicorn + httptools on uvloop, the gateway's HTTP/1.1 client, mutual TLS between them —
+doing none of the gateway's work. No gateway built on this stack can beat that chain.
 
 Printed: a table (exchanges/s, p50, p99, ratio to direct) and one JSON line. Then an open
 loop at half the exchange's peak measures the latency the gateways add.
@@ -33,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from loadgen import Result, closed_loop, open_loop
 
 from jisr.config import CentralSettings, GatewaySettings
-from jisr.demo.topology import COUNTRIES, GatewayPlan, prepare_exchange
+from jisr.demo.topology import COUNTRIES, GatewayPlan, free_port, prepare_exchange
 
 SERVICE = "MA/GOV/CIVIL-REGISTRY/REGISTRY"
 CLIENT = "MA/GOV/INTERIOR/RESIDENCE"
@@ -84,7 +87,32 @@ def _central_env(settings: CentralSettings) -> dict[str, str]:
     }
 
 
-def start(root: Path) -> tuple[list[subprocess.Popen[bytes]], str, str]:
+def start_relays(root: Path, backend_port: int) -> tuple[list[subprocess.Popen[bytes]], str]:
+    """The bare relay chain in front of the backend: plain → relay → mTLS → relay → backend."""
+    from relay import make_certificate
+
+    tls = root / "relay-tls"
+    make_certificate(tls)
+    script = str(Path(__file__).parent / "relay.py")
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    inner, outer = free_port(), free_port()
+    processes = [
+        subprocess.Popen(  # type: ignore[call-overload]
+            [sys.executable, script, "--port", str(inner), "--tls-in", str(tls),
+             "--upstream", f"127.0.0.1:{backend_port}"],
+            **quiet,
+        ),
+        subprocess.Popen(  # type: ignore[call-overload]
+            [sys.executable, script, "--port", str(outer), "--tls-out", str(tls),
+             "--upstream", f"127.0.0.1:{inner}"],
+            **quiet,
+        ),
+    ]  # fmt: skip
+    _wait_ready(f"http://127.0.0.1:{outer}/slow?seconds=0", processes[-1])
+    return processes, f"http://127.0.0.1:{outer}/echo"
+
+
+def start(root: Path) -> tuple[list[subprocess.Popen[bytes]], str, str, int]:
     """Prepare MA with two gateways; start central, backend and gateways as processes."""
     demo = prepare_exchange(root, PLANS, COUNTRIES[:1])
     jisr = [sys.executable, "-m", "jisr.cli"]
@@ -126,7 +154,7 @@ def start(root: Path) -> tuple[list[subprocess.Popen[bytes]], str, str]:
         )  # type: ignore[call-overload]
         _wait_ready(f"{gateway.url}/ready", processes[-1])
     consumer = demo.gateway("MA/GOV/INTERIOR/GW1").url
-    return processes, f"{backend}/echo", f"{consumer}/r1/{SERVICE}/echo"
+    return processes, f"{backend}/echo", f"{consumer}/r1/{SERVICE}/echo", demo.backend_port
 
 
 def stop(processes: list[subprocess.Popen[bytes]]) -> None:
@@ -140,7 +168,7 @@ def stop(processes: list[subprocess.Popen[bytes]]) -> None:
 
 
 async def sweep(
-    direct: str, exchange: str, sizes: list[int], levels: list[int], seconds: float
+    direct: str, relay: str, exchange: str, sizes: list[int], levels: list[int], seconds: float
 ) -> list[dict[str, Any]]:
     headers = {"X-Road-Client": CLIENT, "Content-Type": "application/octet-stream"}
     rows = []
@@ -150,21 +178,28 @@ async def sweep(
             base = await closed_loop(
                 direct, concurrency=level, seconds=seconds, body=body, headers=headers
             )
+            chain = await closed_loop(
+                relay, concurrency=level, seconds=seconds, body=body, headers=headers
+            )
             full = await closed_loop(
                 exchange, concurrency=level, seconds=seconds, body=body, headers=headers
             )
-            rows.append(_row(size, level, base, full))
+            rows.append(_row(size, level, base, chain, full))
             print(_line(rows[-1]), flush=True)
     return rows
 
 
-def _row(size: int, level: int, base: Result, full: Result) -> dict[str, Any]:
+def _row(size: int, level: int, base: Result, chain: Result, full: Result) -> dict[str, Any]:
     return {
         "body_bytes": size,
         "concurrency": level,
         "direct_rps": round(base.rate, 1),
+        "relay_rps": round(chain.rate, 1),
         "exchange_rps": round(full.rate, 1),
         "ratio": round(full.rate / base.rate, 3) if base.rate else None,
+        "ratio_to_relay": round(full.rate / chain.rate, 3) if chain.rate else None,
+        "relay_p50_ms": round(chain.p50, 2),
+        "relay_errors": chain.errors,
         "direct_p50_ms": round(base.p50, 2),
         "direct_p99_ms": round(base.percentile(99), 2),
         "exchange_p50_ms": round(full.p50, 2),
@@ -177,7 +212,8 @@ def _row(size: int, level: int, base: Result, full: Result) -> dict[str, Any]:
 def _line(row: dict[str, Any]) -> str:
     return (
         f"{row['body_bytes']:>7} {row['concurrency']:>5} | {row['direct_rps']:>9.1f} {row['direct_p50_ms']:>7.2f} {row['direct_p99_ms']:>7.2f}"
-        f" | {row['exchange_rps']:>9.1f} {row['exchange_p50_ms']:>7.2f} {row['exchange_p99_ms']:>7.2f} | {row['ratio']!s:>6} {row['exchange_errors']:>4}"
+        f" | {row['relay_rps']:>8.1f} {row['relay_p50_ms']:>7.2f}"
+        f" | {row['exchange_rps']:>9.1f} {row['exchange_p50_ms']:>7.2f} {row['exchange_p99_ms']:>7.2f} | {row['ratio']!s:>6} {row['ratio_to_relay']!s:>6} {row['exchange_errors']:>4}"
     )
 
 
@@ -205,15 +241,14 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-async def cpu_per_exchange(
-    processes: list[subprocess.Popen[bytes]], exchange: str, seconds: float
+async def cpu_per_request(
+    processes: list[subprocess.Popen[bytes]], names: list[str], url: str, seconds: float
 ) -> dict[str, float]:
-    """CPU milliseconds each process spends per 1 KB exchange at concurrency 16."""
-    names = ["central", "backend", "provider", "consumer"]
+    """CPU milliseconds each process spends per 1 KB request to ``url`` at concurrency 16."""
     before = [_cpu_seconds(p.pid) for p in processes]
     mine = time.process_time()
     result = await closed_loop(
-        exchange,
+        url,
         concurrency=16,
         seconds=seconds,
         body=os.urandom(1024),
@@ -239,8 +274,10 @@ def main() -> None:
     levels = [int(x) for x in args.concurrency.split(",")]
     sizes = [int(x) for x in args.sizes.split(",")]
     with tempfile.TemporaryDirectory(prefix="jisr-bench-") as scratch:
-        processes, direct, exchange = start(Path(scratch) / "federation")
+        processes, direct, exchange, backend_port = start(Path(scratch) / "federation")
+        relays: list[subprocess.Popen[bytes]] = []
         try:
+            relays, relay = start_relays(Path(scratch), backend_port)
             asyncio.run(
                 closed_loop(
                     exchange,
@@ -254,9 +291,9 @@ def main() -> None:
                 f"machine: {os.cpu_count()} cores; {args.seconds} s per point; mTLS + RFC 9421 + durable logs at both ends"
             )
             print(
-                f"{'body':>7} {'conc':>5} | {'direct/s':>9} {'p50 ms':>7} {'p99 ms':>7} | {'exch/s':>9} {'p50 ms':>7} {'p99 ms':>7} | {'ratio':>6} {'err':>4}"
+                f"{'body':>7} {'conc':>5} | {'direct/s':>9} {'p50 ms':>7} {'p99 ms':>7} | {'relay/s':>8} {'p50 ms':>7} | {'exch/s':>9} {'p50 ms':>7} {'p99 ms':>7} | {'ratio':>6} {'/relay':>6} {'err':>4}"
             )
-            rows = asyncio.run(sweep(direct, exchange, sizes, levels, args.seconds))
+            rows = asyncio.run(sweep(direct, relay, exchange, sizes, levels, args.seconds))
             small = [r for r in rows if r["body_bytes"] == min(sizes)]
             peak = max(r["exchange_rps"] for r in small)
             latency = asyncio.run(added_latency(direct, exchange, peak, args.seconds))
@@ -264,22 +301,34 @@ def main() -> None:
                 f"open loop at {latency['rate']}/s (half the 1 KB peak): p50 direct {latency['direct_p50_ms']} ms,"
                 f" exchange {latency['exchange_p50_ms']} ms, added {latency['added_p50_ms']} ms"
             )
-            cpu = asyncio.run(cpu_per_exchange(processes, exchange, args.seconds))
+            names = ["central", "backend", "provider", "consumer"]
+            cpu = asyncio.run(cpu_per_request(processes, names, exchange, args.seconds))
             print(
                 "CPU ms per 1 KB exchange (concurrency 16): "
                 + ", ".join(f"{k} {v}" for k, v in cpu.items())
             )
+            chain = [processes[1], *relays]
+            relay_cpu = asyncio.run(
+                cpu_per_request(chain, ["backend", "inner_relay", "outer_relay"], relay, 3)
+            )
+            print(
+                "CPU ms per 1 KB request through the bare relays (concurrency 16): "
+                + ", ".join(f"{k} {v}" for k, v in relay_cpu.items())
+            )
         finally:
+            stop(relays)
             stop(processes)
     summary = {
         "benchmark": "exchange",
         "cores": os.cpu_count(),
         "peak_exchange_rps_1kb": peak,
         "best_ratio_1kb": max(r["ratio"] or 0 for r in small),
+        "peak_relay_rps_1kb": max(r["relay_rps"] for r in small),
         "added_p50_ms_at_half_peak": latency["added_p50_ms"],
         "rows": rows,
         "latency": latency,
         "cpu_ms_per_exchange": cpu,
+        "cpu_ms_per_relayed_request": relay_cpu,
     }
     print(json.dumps(summary))
 
