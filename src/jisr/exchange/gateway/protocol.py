@@ -622,21 +622,34 @@ def request_hash(
 def _request_head(
     method: str, target: Target, headers: Mapping[str, str] | Iterable[tuple[bytes, bytes]]
 ) -> bytes:
+    lines = [method.encode("ascii"), target.uri.encode("ascii")]
     if isinstance(headers, Mapping):
-        headers = [
+        # One value per name, names as given: look the few hashed headers up directly.
+        if all(name.islower() for name in headers):
+            for name in REQUEST_HASH_HEADERS:
+                value = headers.get(name)
+                if value is not None:
+                    lines.append(f"{name}: ".encode() + value.encode("utf-8").strip(b" \t"))
+            return _joined(lines)
+        pairs: Iterable[tuple[bytes, bytes]] = [
             (name.encode("latin-1"), value.encode("utf-8")) for name, value in headers.items()
         ]
+    else:
+        pairs = headers
     values: dict[str, list[bytes]] = {}
-    for name, value in headers:
-        key = name.decode("latin-1").lower()
+    for raw_name, raw_value in pairs:
+        key = raw_name.decode("latin-1").lower()
         if key in REQUEST_HASH_HEADERS:
-            values.setdefault(key, []).append(value.strip(b" \t"))
-    lines = [method.encode("ascii"), target.uri.encode("ascii")]
+            values.setdefault(key, []).append(raw_value.strip(b" \t"))
     lines += [
         name.encode("ascii") + b": " + b", ".join(values[name])
         for name in REQUEST_HASH_HEADERS
         if name in values
     ]
+    return _joined(lines)
+
+
+def _joined(lines: list[bytes]) -> bytes:
     for line in lines:
         if b"\n" in line or b"\r" in line:
             raise ValueError("request hash input contains a line break")
