@@ -24,8 +24,8 @@ demo: $(STAMP_RUN)
 	$(BIN)/jisr demo
 
 lint: $(STAMP_DEV)
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks scripts
+	$(BIN)/ruff format --check src tests benchmarks scripts
 
 types: $(STAMP_DEV)
 	$(BIN)/mypy --strict src/

@@ -1,0 +1,1 @@
+"""Jisr identity: the population register, authentication and OpenID Connect."""
