@@ -1,0 +1,286 @@
+"""The provider's HTTP application: OAuth endpoints, discovery, JWKS and the admin API.
+
+* ``/.well-known/openid-configuration`` and ``/jwks``: public metadata;
+* ``/token``, ``/revoke``, ``/introspect``: Authlib through :mod:`.adapter`, answering
+  RFC 6749 §5.2 JSON errors;
+* ``/api/v1/...``: client registration and key rotation, scoped Bearer tokens
+  (:mod:`jisr.apitokens`), RFC 9457 problems. OpenAPI 3.1 at ``/openapi.json``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any
+
+import structlog
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+from jisr import __version__
+from jisr.apitokens import TokenStore
+from jisr.identity.oidc.clients import (
+    AUTH_METHODS,
+    Client,
+    ClientMetadata,
+    delete_client,
+    get_client,
+    list_clients,
+    register_client,
+)
+from jisr.identity.oidc.errors import KeyRingError, RegistrationError
+from jisr.identity.oidc.keys import Algorithm, SigningKey
+from jisr.identity.oidc.models import ApiToken
+from jisr.identity.oidc.provider import OidcProvider
+from jisr.problems import Problem, install_problem_handlers, problem_doc
+
+__all__ = ["TOKENS", "OidcScope", "create_app", "discovery_document"]
+
+log = structlog.get_logger("jisr.identity.oidc")
+TOKENS = TokenStore(ApiToken, realm="jisr-oidc")
+# Shorter than settings.key_publish_lead, so a cached JWKS always holds the next key.
+_JWKS_MAX_AGE = 300
+_ASSERTION_ALGORITHMS = ["ES256", "RS256", "EdDSA"]
+
+
+class OidcScope(StrEnum):
+    ADMIN = "admin"
+    CLIENTS_READ = "clients:read"
+    CLIENTS_WRITE = "clients:write"
+    KEYS_WRITE = "keys:write"
+
+
+class ClientOut(BaseModel):
+    client_id: str
+    client_name: str
+    redirect_uris: list[str]
+    grant_types: list[str]
+    response_types: list[str]
+    scope: str
+    token_endpoint_auth_method: str
+    jwks: dict[str, Any] | None
+    id_token_signed_response_alg: str
+    subject_type: str
+    sector_identifier_uri: str | None
+    dpop_bound_access_tokens: bool
+    may_introspect: bool
+    created_at: datetime
+
+
+class RegisteredOut(ClientOut):
+    client_secret: str | None = None
+
+
+class KeyOut(BaseModel):
+    kid: str
+    alg: str
+    state: str
+    not_before: datetime
+    retire_after: datetime | None
+
+
+def _key_out(key: SigningKey) -> KeyOut:
+    return KeyOut(
+        kid=key.kid,
+        alg=key.alg,
+        state=key.state,
+        not_before=key.not_before,
+        retire_after=key.retire_after,
+    )
+
+
+def _client_out(client: Client) -> dict[str, Any]:
+    return {
+        "client_id": client.client_id,
+        "client_name": client.name,
+        "redirect_uris": list(client.redirect_uris),
+        "grant_types": list(client.grant_types),
+        "response_types": list(client.response_types),
+        "scope": " ".join(client.scopes),
+        "token_endpoint_auth_method": client.token_endpoint_auth_method,
+        "jwks": client.jwks,
+        "id_token_signed_response_alg": client.id_token_signed_response_alg,
+        "subject_type": client.subject_type,
+        "sector_identifier_uri": client.sector_identifier_uri,
+        "dpop_bound_access_tokens": client.dpop_bound_access_tokens,
+        "may_introspect": client.may_introspect,
+        "created_at": client.created_at,
+    }
+
+
+def discovery_document(provider: OidcProvider) -> dict[str, Any]:
+    """Provider metadata (OIDC Discovery §3, RFC 8414 §2): only what is implemented."""
+    issuer = provider.settings.issuer
+    return {
+        "issuer": issuer,
+        "jwks_uri": f"{issuer}/jwks",
+        "token_endpoint": f"{issuer}/token",
+        "revocation_endpoint": f"{issuer}/revoke",
+        "introspection_endpoint": f"{issuer}/introspect",
+        "grant_types_supported": ["client_credentials"],
+        "token_endpoint_auth_methods_supported": list(AUTH_METHODS),
+        "token_endpoint_auth_signing_alg_values_supported": _ASSERTION_ALGORITHMS,
+        "revocation_endpoint_auth_methods_supported": list(AUTH_METHODS),
+        "introspection_endpoint_auth_methods_supported": list(AUTH_METHODS),
+        "scopes_supported": [],
+    }
+
+
+def provider_of(request: Request) -> OidcProvider:
+    provider: OidcProvider = request.app.state.provider
+    return provider
+
+
+ProviderDep = Annotated[OidcProvider, Depends(provider_of)]
+
+
+def requires(scope: OidcScope) -> Callable[..., Awaitable[str]]:
+    return TOKENS.requirement(scope, lambda request: provider_of(request).database)
+
+
+Reader = Annotated[str, Depends(requires(OidcScope.CLIENTS_READ))]
+Writer = Annotated[str, Depends(requires(OidcScope.CLIENTS_WRITE))]
+KeyWriter = Annotated[str, Depends(requires(OidcScope.KEYS_WRITE))]
+
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: problem_doc("Missing, unknown, expired or revoked token (`unauthenticated`)."),
+    403: problem_doc("The token lacks the scope (`insufficient_scope`)."),
+    404: problem_doc("No such client (`not_found`)."),
+    422: problem_doc("Invalid metadata; `errors` names each field and rule (`invalid_input`)."),
+}
+admin = APIRouter(prefix="/api/v1", responses=RESPONSES)
+protocol = APIRouter()
+
+_FORM_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/x-www-form-urlencoded": {"schema": {"type": "object"}}},
+    }
+}
+
+
+@admin.post("/clients", status_code=201, tags=["clients"])
+async def create_client(
+    body: ClientMetadata, provider: ProviderDep, actor: Writer
+) -> RegisteredOut:
+    """Register a client; the response carries its secret, shown only this once."""
+    try:
+        async with provider.database.transaction() as session:
+            registered = await register_client(session, body, provider.clock())
+    except RegistrationError as error:
+        raise error.problem() from error
+    log.info("oidc.client.registered", client_id=registered.client.client_id, actor=actor)
+    return RegisteredOut(**_client_out(registered.client), client_secret=registered.client_secret)
+
+
+@admin.get("/clients", tags=["clients"])
+async def list_all(provider: ProviderDep, actor: Reader) -> list[ClientOut]:
+    async with provider.database.transaction() as session:
+        return [ClientOut(**_client_out(client)) for client in await list_clients(session)]
+
+
+@admin.get("/clients/{client_id}", tags=["clients"])
+async def get_one(client_id: str, provider: ProviderDep, actor: Reader) -> ClientOut:
+    async with provider.database.transaction() as session:
+        client = await get_client(session, client_id)
+    if client is None:
+        raise Problem(404, "not_found", f"no client {client_id!r}")
+    return ClientOut(**_client_out(client))
+
+
+@admin.delete("/clients/{client_id}", status_code=204, tags=["clients"])
+async def delete_one(client_id: str, provider: ProviderDep, actor: Writer) -> Response:
+    async with provider.database.transaction() as session:
+        if not await delete_client(session, client_id):
+            raise Problem(404, "not_found", f"no client {client_id!r}")
+    log.info("oidc.client.deleted", client_id=client_id, actor=actor)
+    return Response(status_code=204)
+
+
+@admin.get("/keys", tags=["keys"])
+async def list_keys(provider: ProviderDep, actor: Reader) -> list[KeyOut]:
+    return [_key_out(key) for key in provider.keyring.signing_keys()]
+
+
+@admin.post("/keys/{alg}/rotate", status_code=201, tags=["keys"])
+async def rotate_key(alg: Algorithm, provider: ProviderDep, actor: KeyWriter) -> KeyOut:
+    """Publish a new ``next`` key; it signs once ``key_publish_lead`` has passed."""
+    try:
+        key = await provider.keyring.rotate(alg, provider.clock())
+    except KeyRingError as error:
+        raise Problem(409, "rotation_pending", str(error)) from error
+    log.info("oidc.key.published", kid=key.kid, alg=alg, actor=actor)
+    return _key_out(key)
+
+
+@protocol.get("/.well-known/openid-configuration", tags=["metadata"])
+async def openid_configuration(provider: ProviderDep) -> dict[str, Any]:
+    return discovery_document(provider)
+
+
+@protocol.get("/jwks", tags=["metadata"])
+async def jwks(provider: ProviderDep) -> JSONResponse:
+    headers = {"Cache-Control": f"public, max-age={_JWKS_MAX_AGE}"}
+    return JSONResponse(
+        provider.keyring.jwks(), headers=headers, media_type="application/jwk-set+json"
+    )
+
+
+@protocol.post("/token", tags=["oauth"], openapi_extra=_FORM_BODY)
+async def token(request: Request, provider: ProviderDep) -> Response:
+    """RFC 6749 §4.4 client-credentials grant; RFC 6749 §5.2 JSON errors."""
+    return await provider.adapter.token(request)
+
+
+@protocol.post("/revoke", tags=["oauth"], openapi_extra=_FORM_BODY)
+async def revoke(request: Request, provider: ProviderDep) -> Response:
+    """RFC 7009 token revocation (authenticated clients, their own tokens)."""
+    return await provider.adapter.revoke(request)
+
+
+@protocol.post("/introspect", tags=["oauth"], openapi_extra=_FORM_BODY)
+async def introspect(request: Request, provider: ProviderDep) -> Response:
+    """RFC 7662 token introspection (authenticated clients only)."""
+    return await provider.adapter.introspect(request)
+
+
+def create_app(provider: OidcProvider, *, housekeeping_interval: float = 60.0) -> FastAPI:
+    """The provider's ASGI app; its lifespan starts the key ring and the housekeeping loop."""
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await provider.start()
+        task = asyncio.create_task(_housekeeping(provider, housekeeping_interval))
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    app = FastAPI(
+        title="Jisr OpenID Connect provider",
+        version=__version__,
+        docs_url="/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.provider = provider
+    app.include_router(protocol)
+    app.include_router(admin)
+    install_problem_handlers(app, log)
+    return app
+
+
+async def _housekeeping(provider: OidcProvider, interval: float) -> None:
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await provider.housekeeping()
+        except Exception as error:  # keep rotating on the next tick; the error is logged
+            log.exception("oidc.housekeeping_failed", error=repr(error))

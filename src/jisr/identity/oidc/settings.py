@@ -1,0 +1,55 @@
+"""Settings of the OpenID Connect provider: one value object, passed in."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+
+__all__ = ["OidcSettings"]
+
+_LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+class OidcSettings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    issuer: str = Field(description="https URL identifying the provider (no query, fragment).")
+    access_token_lifetime: timedelta = timedelta(minutes=10)
+    # A next key is published this long before it signs: longer than any relying party's
+    # JWKS cache (OIDC Core §10.1.1), so no verifier meets an unknown kid.
+    key_publish_lead: timedelta = timedelta(hours=24)
+    # Retired keys stay in the JWKS while a token they signed may still be presented.
+    id_token_lifetime: timedelta = timedelta(minutes=10)
+    key_passphrase: SecretStr | None = None
+    # RFC 7523 §3: the provider bounds assertion lifetime, which bounds the jti store.
+    assertion_max_lifetime: timedelta = timedelta(minutes=5)
+    clock_leeway: timedelta = timedelta(seconds=30)
+    max_body_bytes: int = 16 * 1024
+    max_parameter_chars: int = 4096
+    max_assertion_chars: int = 8192
+
+    @field_validator("issuer")
+    @classmethod
+    def _issuer(cls, value: str) -> str:
+        # OIDC Discovery §3: https, no query or fragment; plain http only on loopback.
+        parts = urlsplit(value)
+        secure = parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in _LOOPBACK)
+        if not secure or not parts.hostname or parts.query or parts.fragment:
+            raise ValueError("issuer must be an https URL without query or fragment")
+        return value.rstrip("/")
+
+    @property
+    def token_endpoint(self) -> str:
+        return f"{self.issuer}/token"
+
+    @property
+    def passphrase(self) -> bytes | None:
+        return (
+            None if self.key_passphrase is None else self.key_passphrase.get_secret_value().encode()
+        )
+
+    @property
+    def longest_token_lifetime(self) -> timedelta:
+        return max(self.access_token_lifetime, self.id_token_lifetime)
