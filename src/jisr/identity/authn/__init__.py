@@ -33,6 +33,15 @@ from jisr.identity.authn.errors import (
     WeakPassword,
 )
 from jisr.identity.authn.login import Acr, Authenticator, AuthResult, requested_acr, require_acr
+from jisr.identity.authn.passkeys import (
+    Passkey,
+    PasskeyFlagged,
+    PasskeyOptions,
+    PasskeyRefused,
+    Passkeys,
+    PasskeySettings,
+    UnknownPasskey,
+)
 from jisr.identity.authn.passwords import (
     check_password,
     hash_password,
@@ -74,6 +83,12 @@ __all__ = [
     "InvalidCredentials",
     "MfaRequired",
     "NewSession",
+    "Passkey",
+    "PasskeyFlagged",
+    "PasskeyOptions",
+    "PasskeyRefused",
+    "PasskeySettings",
+    "Passkeys",
     "Session",
     "SessionStore",
     "Throttle",
@@ -81,6 +96,7 @@ __all__ = [
     "Totp",
     "TotpNotEnrolled",
     "UnknownAccount",
+    "UnknownPasskey",
     "WeakPassword",
     "address_key",
     "check_csrf",

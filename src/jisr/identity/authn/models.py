@@ -8,14 +8,27 @@
 * ``authn_counters``: failure counters per ``(scope, key)`` (account, second factor,
   client address) for progressive delays and lockout; kept for unknown NINs too, so
   throttling does not reveal which accounts exist;
-* ``authn_sessions``: server-side sessions, keyed by the SHA-256 of the session id.
+* ``authn_sessions``: server-side sessions, keyed by the SHA-256 of the session id;
+* ``authn_passkey_users``, ``authn_passkeys``, ``authn_passkey_challenges``: WebAuthn user
+  handles, registered credentials and pending ceremonies' challenges (revision 0002).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Integer, MetaData, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from jisr.storage.types import NAMING_CONVENTION, UTCDateTime
@@ -25,6 +38,9 @@ __all__ = [
     "ActivationCodeRow",
     "Base",
     "CounterRow",
+    "PasskeyChallengeRow",
+    "PasskeyRow",
+    "PasskeyUserRow",
     "RecoveryCodeRow",
     "SessionRow",
 ]
@@ -85,5 +101,55 @@ class SessionRow(Base):
     acr: Mapped[str] = mapped_column(String(16))
     amr: Mapped[list[str]] = mapped_column(JSON)
     auth_time: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+# Passkeys (WebAuthn), :mod:`jisr.identity.authn.passkeys`; revision 0002.
+
+
+class PasskeyUserRow(Base):
+    """The WebAuthn user handle of an account: random, opaque, never derived from the NIN."""
+
+    __tablename__ = "authn_passkey_users"
+    nin: Mapped[str] = mapped_column(
+        ForeignKey("authn_accounts.nin", ondelete="CASCADE"), primary_key=True
+    )
+    user_handle: Mapped[bytes] = mapped_column(LargeBinary(64), unique=True)
+
+
+class PasskeyRow(Base):
+    """One registered credential; ``flagged_at`` is set when its signature counter regressed."""
+
+    __tablename__ = "authn_passkeys"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    nin: Mapped[str] = mapped_column(
+        ForeignKey("authn_accounts.nin", ondelete="CASCADE"), index=True
+    )
+    # base64url of the raw credential id (at most 1023 bytes, WebAuthn L3 §5.1).
+    credential_id: Mapped[str] = mapped_column(String(1400), unique=True)
+    public_key: Mapped[bytes] = mapped_column(LargeBinary)
+    sign_count: Mapped[int] = mapped_column(BigInteger)
+    transports: Mapped[list[str]] = mapped_column(JSON)
+    aaguid: Mapped[str] = mapped_column(String(36))
+    backup_eligible: Mapped[bool] = mapped_column(Boolean)
+    backed_up: Mapped[bool] = mapped_column(Boolean)
+    label: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    flagged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class PasskeyChallengeRow(Base):
+    """A pending ceremony's challenge (SHA-256), single use: deleted when claimed."""
+
+    __tablename__ = "authn_passkey_challenges"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    challenge_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    ceremony: Mapped[str] = mapped_column(String(16))
+    # No foreign key: an authentication ceremony may name a NIN without an account, and
+    # must then fail exactly like one naming an account (no enumeration).
+    nin: Mapped[str | None] = mapped_column(String(32), index=True)
+    binding_hash: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
