@@ -137,3 +137,95 @@ def b64url(data: bytes) -> str:
 
 def b64json(value: dict[str, Any]) -> str:
     return b64url(json.dumps(value).encode())
+
+
+# ----------------------------------------------------------------- authorization-code flow
+
+RP = "https://rp.example.test/cb"
+RP_LOGOUT = "https://rp.example.test/signed-out"
+PASSWORD = "correct horse battery staple"
+SUBJECT_SECRET = "s" * 32
+CSRF_SECRET = "c" * 32
+
+
+@dataclass
+class Person:
+    nin: str
+    password: str = PASSWORD
+
+
+@dataclass
+class FlowEnv:
+    provider: OidcProvider
+    http: httpx.AsyncClient
+    person: Person
+    register: Register
+    clock: Clock
+
+
+async def prepare_flow_database(database_url: str, clock: Clock) -> tuple[Database, Any, str]:
+    """Migrate OIDC, authn and register tables; enrol a person with an active account.
+    Returns the database, the population register and the person's NIN."""
+    from jisr.crypto.keys import generate_private_key
+    from jisr.identity import authn
+    from jisr.identity import register as population
+
+    for migrate_one in (migrate, authn.migrate, population.migrate):
+        await asyncio.to_thread(migrate_one, database_url)
+    database = Database(database_url)
+    population_register = population.PopulationRegister(
+        database, profile=population.MoroccoNin("BK"), key=generate_private_key(), clock=clock
+    )
+    born = await population_register.enrol(
+        {
+            "given_name": {"arab": "أحمد", "latn": "Ahmed"},
+            "family_name": {"arab": "العمراني", "latn": "El Amrani"},
+            "date_of_birth": "1990-05-17",
+            "place_of_birth": "Rabat",
+            "sex": "M",
+            "nationality": "MA",
+            "address": "12 Avenue Mohammed V, Rabat",
+        },
+        recorded_by="registrar-1",
+        legal_basis="test",
+    )
+    accounts = authn.Accounts(database, clock=clock)
+    issued = await accounts.issue_activation(born.nin)
+    await accounts.activate(born.nin, issued.code, PASSWORD, address="192.0.2.1")
+    return database, population_register, born.nin
+
+
+def flow_settings(issuer: str = ISSUER) -> OidcSettings:
+    return OidcSettings(
+        issuer=issuer,
+        key_publish_lead=timedelta(hours=1),
+        subject_secret=SUBJECT_SECRET,
+        csrf_secret=CSRF_SECRET,
+    )
+
+
+def code_client(**metadata: Any) -> ClientMetadata:
+    metadata.setdefault("client_name", "Relying party")
+    metadata.setdefault("scope", "openid profile address national_id")
+    metadata.setdefault("redirect_uris", [RP])
+    metadata.setdefault("grant_types", ["authorization_code", "refresh_token"])
+    metadata.setdefault("response_types", ["code"])
+    return ClientMetadata(**metadata)
+
+
+@pytest.fixture
+async def flow_env(database_url: str, clock: Clock) -> AsyncIterator[FlowEnv]:
+    """A provider with the login flow over one database, an enrolled person with an active
+    account, and an in-process HTTP client."""
+    database, population_register, nin = await prepare_flow_database(database_url, clock)
+    provider = OidcProvider(database, flow_settings(), clock=clock, register=population_register)
+    await provider.start()
+
+    async def register(**metadata: Any) -> Registered:
+        async with database.transaction() as session:
+            return await register_client(session, code_client(**metadata), clock())
+
+    transport = httpx.ASGITransport(app=create_app(provider))
+    async with httpx.AsyncClient(transport=transport, base_url=ISSUER) as client:
+        yield FlowEnv(provider, client, Person(nin), register, clock)
+    await database.close()

@@ -24,31 +24,47 @@ from urllib.parse import parse_qsl
 
 from authlib.oauth2.rfc6749 import (  # type: ignore[import-untyped]
     InvalidClientError,
+    InvalidGrantError,
     InvalidRequestError,
     OAuth2Error,
 )
 from authlib.oauth2.rfc6749.util import (  # type: ignore[import-untyped]
     extract_basic_authorization,
 )
-from sqlalchemy import insert, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from jisr.identity.oidc.clients import load_clients, unverified_assertion_subject
-from jisr.identity.oidc.models import TokenRow, UsedAssertionRow
-from jisr.identity.oidc.server import Loaded, OidcRequest, OidcServer, Pending, Reply
+from jisr.identity.oidc.models import GrantRow, TokenRow, UsedAssertionRow
+from jisr.identity.oidc.server import (
+    Loaded,
+    OidcRequest,
+    OidcServer,
+    Pending,
+    Reply,
+    StoredGrant,
+)
 from jisr.identity.oidc.settings import OidcSettings
 from jisr.identity.oidc.tokens import IssuedToken, hash_token
+from jisr.identity.register import PopulationRegister, RegisterError
 from jisr.storage import Database
 
-__all__ = ["OAuthAdapter"]
+__all__ = ["OAuthAdapter", "grant_row", "load_grant", "revoke_grant", "stored_grant"]
 
 _FORM = "application/x-www-form-urlencoded"
 _MAX_PARAMETERS = 16
 # Parameters that may be longer than max_parameter_chars: signed JWTs.
 _LONG_PARAMETERS = frozenset({"client_assertion", "token"})
+
+
+class _Replayed(Exception):
+    """A code or refresh token was redeemed by a concurrent request first."""
+
+    def __init__(self, grant_id: str) -> None:
+        self.grant_id = grant_id
 
 
 class OAuthAdapter:
@@ -60,8 +76,10 @@ class OAuthAdapter:
         database: Database,
         settings: OidcSettings,
         clock: Callable[[], datetime],
+        register: PopulationRegister | None = None,
     ) -> None:
         self.server, self.database, self.settings, self.clock = server, database, settings, clock
+        self.register = register
 
     async def token(self, request: Request) -> Response:
         return await self._run(request, "/token", self.server.create_token_response)
@@ -90,16 +108,36 @@ class OAuthAdapter:
         headers = {"Authorization": request.headers.get("authorization", "")}
         async with self.database.sessions() as session:
             loaded = await self._load(session, headers, form)
+        if loaded.grant is not None and loaded.grant.claims.get("id_token"):
+            loaded.person = await self._person(loaded.grant)
         oauth_request = OidcRequest(self.settings.issuer + path, headers, form, loaded, now)
-        status, body, reply_headers = decide(oauth_request)
+        status, body, reply_headers = self.server.decide(oauth_request, decide)
+        pending = oauth_request.pending
         if status == 200:
             try:
-                await self._commit(oauth_request.pending)
+                await self._commit(pending)
             except IntegrityError:
                 # RFC 7523 §3 item 7: a jti may be used once; nothing was committed.
                 refused = InvalidClientError(description="assertion jti replayed", status_code=401)
                 return _render(refused())
+            except _Replayed as replayed:
+                # Another request redeemed the code or refresh token first: this one is a
+                # replay, so the grant's tokens go (RFC 6749 §4.1.2, RFC 9700 §4.14.2).
+                await revoke_grant(self.database, replayed.grant_id, self.clock())
+                return _render(InvalidGrantError(description="already used")())
+        elif pending.revoke_grant is not None:
+            await revoke_grant(self.database, pending.revoke_grant, self.clock())
         return _render((status, body, reply_headers))
+
+    async def _person(self, grant: StoredGrant) -> Any:
+        if self.register is None:
+            return None
+        try:
+            return await self.register.read(
+                grant.nin, requester=f"oidc:{grant.client_id}", purpose="openid id_token"
+            )
+        except RegisterError:
+            return None
 
     async def _read_form(self, request: Request) -> dict[str, str]:
         media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -152,15 +190,43 @@ class OAuthAdapter:
         }
         client_ids = [client_id for client_id in named if isinstance(client_id, str)]
         loaded = Loaded(clients=await load_clients(session, client_ids))
-        if "token" in form:
-            row = await session.get(TokenRow, hash_token(form["token"]))
+        presented = form.get("token") or form.get("refresh_token")
+        if presented is not None:
+            row = await session.get(TokenRow, hash_token(presented))
             loaded.token = None if row is None else _issued(row)
+            if row is not None and row.grant_id is not None:
+                loaded.grant = await load_grant(session, GrantRow.id == row.grant_id)
+        if "code" in form and form.get("grant_type") == "authorization_code":
+            loaded.grant = await load_grant(session, GrantRow.code_hash == hash_token(form["code"]))
         return loaded
 
     async def _commit(self, pending: Pending) -> None:
-        if pending.assertion is None and not pending.tokens and pending.revoke is None:
+        if (
+            pending.assertion is None
+            and not pending.tokens
+            and pending.revoke is None
+            and pending.revoke_grant is None
+        ):
             return
+        now = self.clock()
         async with self.database.transaction() as session:
+            if pending.use_code is not None:
+                used = await session.execute(
+                    update(GrantRow)
+                    .where(GrantRow.id == pending.use_code, GrantRow.code_used_at.is_(None))
+                    .values(code_used_at=now)
+                )
+                if used.rowcount != 1:  # type: ignore[attr-defined]
+                    raise _Replayed(pending.use_code)
+            if pending.rotate is not None:
+                rotated = await session.execute(
+                    update(TokenRow)
+                    .where(TokenRow.token_hash == pending.rotate, TokenRow.revoked_at.is_(None))
+                    .values(revoked_at=now)
+                )
+                if rotated.rowcount != 1:  # type: ignore[attr-defined]
+                    grant_id = pending.tokens[0].grant_id if pending.tokens else None
+                    raise _Replayed(grant_id or "")
             if (claims := pending.assertion) is not None:
                 await session.execute(
                     insert(UsedAssertionRow).values(
@@ -175,6 +241,74 @@ class OAuthAdapter:
                     .where(TokenRow.token_hash == pending.revoke, TokenRow.revoked_at.is_(None))
                     .values(revoked_at=self.clock())
                 )
+        if pending.revoke_grant is not None:
+            await revoke_grant(self.database, pending.revoke_grant, now)
+
+
+async def load_grant(session: AsyncSession, condition: Any) -> StoredGrant | None:
+    row = await session.scalar(select(GrantRow).where(condition))
+    return None if row is None else stored_grant(row)
+
+
+def stored_grant(row: GrantRow) -> StoredGrant:
+    return StoredGrant(
+        id=row.id,
+        client_id=row.client_id,
+        code_hash=row.code_hash,
+        redirect_uri=row.redirect_uri,
+        code_challenge=row.code_challenge,
+        code_challenge_method=row.code_challenge_method,
+        nonce=row.nonce,
+        nin=row.nin,
+        subject=row.subject,
+        scope=row.scope,
+        claims=dict(row.claims),
+        acr=row.acr,
+        amr=tuple(row.amr),
+        auth_time=row.auth_time,
+        created_at=row.created_at,
+        code_expires_at=row.code_expires_at,
+        code_used_at=row.code_used_at,
+        revoked_at=row.revoked_at,
+    )
+
+
+def grant_row(grant: StoredGrant) -> GrantRow:
+    return GrantRow(
+        id=grant.id,
+        client_id=grant.client_id,
+        code_hash=grant.code_hash,
+        redirect_uri=grant.redirect_uri,
+        code_challenge=grant.code_challenge,
+        code_challenge_method=grant.code_challenge_method,
+        nonce=grant.nonce,
+        nin=grant.nin,
+        subject=grant.subject,
+        scope=grant.scope,
+        claims=grant.claims,
+        acr=grant.acr,
+        amr=list(grant.amr),
+        auth_time=grant.auth_time,
+        created_at=grant.created_at,
+        code_expires_at=grant.code_expires_at,
+    )
+
+
+async def revoke_grant(database: Database, grant_id: str, now: datetime) -> None:
+    """Revoke a grant and every token issued from it (its code can no longer be redeemed)."""
+    if not grant_id:
+        return
+    async with database.transaction() as session:
+        await session.execute(
+            update(GrantRow)
+            .where(GrantRow.id == grant_id, GrantRow.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
+        await session.execute(
+            update(TokenRow)
+            .where(TokenRow.grant_id == grant_id, TokenRow.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
 
 
 async def _bounded_body(request: Request, limit: int) -> bytes:
@@ -202,6 +336,7 @@ def _issued(row: TokenRow) -> IssuedToken:
         issued_at=row.issued_at,
         expires_at=row.expires_at,
         revoked_at=row.revoked_at,
+        grant_id=row.grant_id,
     )
 
 
@@ -216,6 +351,7 @@ def _row(token: IssuedToken) -> dict[str, Any]:
         "issued_at": token.issued_at,
         "expires_at": token.expires_at,
         "revoked_at": None,
+        "grant_id": token.grant_id,
     }
 
 

@@ -19,13 +19,16 @@ from typing import Annotated, Any
 
 import structlog
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 
 from jisr import __version__
 from jisr.apitokens import TokenStore
+from jisr.identity.oidc.claims import SUPPORTED_CLAIMS, SUPPORTED_SCOPES
 from jisr.identity.oidc.clients import (
     AUTH_METHODS,
+    TOKEN_AUTH_METHODS,
     Client,
     ClientMetadata,
     delete_client,
@@ -37,6 +40,8 @@ from jisr.identity.oidc.errors import KeyRingError, RegistrationError
 from jisr.identity.oidc.keys import Algorithm, SigningKey
 from jisr.identity.oidc.models import ApiToken
 from jisr.identity.oidc.provider import OidcProvider
+from jisr.identity.oidc.web import LoginFlow
+from jisr.identity.pages import STATIC_DIR, Locale
 from jisr.problems import Problem, install_problem_handlers, problem_doc
 
 __all__ = ["TOKENS", "OidcScope", "create_app", "discovery_document"]
@@ -70,6 +75,8 @@ class ClientOut(BaseModel):
     dpop_bound_access_tokens: bool
     may_introspect: bool
     created_at: datetime
+    userinfo_signed_response_alg: str | None
+    post_logout_redirect_uris: list[str]
 
 
 class RegisteredOut(ClientOut):
@@ -110,13 +117,15 @@ def _client_out(client: Client) -> dict[str, Any]:
         "dpop_bound_access_tokens": client.dpop_bound_access_tokens,
         "may_introspect": client.may_introspect,
         "created_at": client.created_at,
+        "userinfo_signed_response_alg": client.userinfo_signed_response_alg,
+        "post_logout_redirect_uris": list(client.post_logout_redirect_uris),
     }
 
 
 def discovery_document(provider: OidcProvider) -> dict[str, Any]:
     """Provider metadata (OIDC Discovery §3, RFC 8414 §2): only what is implemented."""
     issuer = provider.settings.issuer
-    return {
+    document: dict[str, Any] = {
         "issuer": issuer,
         "jwks_uri": f"{issuer}/jwks",
         "token_endpoint": f"{issuer}/token",
@@ -128,6 +137,43 @@ def discovery_document(provider: OidcProvider) -> dict[str, Any]:
         "revocation_endpoint_auth_methods_supported": list(AUTH_METHODS),
         "introspection_endpoint_auth_methods_supported": list(AUTH_METHODS),
         "scopes_supported": [],
+    }
+    if provider.flow is None:
+        return document
+    return document | {
+        "authorization_endpoint": f"{issuer}/authorize",
+        "userinfo_endpoint": f"{issuer}/userinfo",
+        "end_session_endpoint": f"{issuer}/logout",
+        "grant_types_supported": ["authorization_code", "client_credentials", "refresh_token"],
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "token_endpoint_auth_methods_supported": list(TOKEN_AUTH_METHODS),
+        "revocation_endpoint_auth_methods_supported": list(TOKEN_AUTH_METHODS),
+        "subject_types_supported": ["pairwise", "public"],
+        "id_token_signing_alg_values_supported": ["ES256", "RS256"],
+        "userinfo_signing_alg_values_supported": ["ES256", "RS256"],
+        "code_challenge_methods_supported": ["S256"],
+        "scopes_supported": list(SUPPORTED_SCOPES),
+        "claims_supported": [
+            *SUPPORTED_CLAIMS,
+            "iss",
+            "aud",
+            "exp",
+            "iat",
+            "auth_time",
+            "nonce",
+            "acr",
+            "amr",
+            "at_hash",
+        ],
+        "claims_parameter_supported": True,
+        "claim_types_supported": ["normal"],
+        "request_parameter_supported": False,
+        "request_uri_parameter_supported": False,
+        "acr_values_supported": ["low", "substantial"],
+        "prompt_values_supported": ["none", "login", "consent"],
+        "ui_locales_supported": [locale.value for locale in Locale],
+        "authorization_response_iss_parameter_supported": True,
     }
 
 
@@ -249,6 +295,66 @@ async def introspect(request: Request, provider: ProviderDep) -> Response:
     return await provider.adapter.introspect(request)
 
 
+def _flow(request: Request) -> LoginFlow:
+    flow = provider_of(request).flow
+    if flow is None:
+        # The provider serves machine clients only (no register was configured).
+        raise Problem(404, "not_found", "the authorization-code flow is not enabled")
+    return flow
+
+
+FlowDep = Annotated[LoginFlow, Depends(_flow)]
+
+
+async def authorize(request: Request, flow: FlowDep) -> Response:
+    """OIDC Core §3.1.2 authorization endpoint (GET, or a form POST)."""
+    return await flow.authorize(request)
+
+
+async def login(request: Request, flow: FlowDep) -> Response:
+    """Password login of a pending authorization request (``?tx=``)."""
+    return await flow.login(request)
+
+
+async def login_totp(request: Request, flow: FlowDep) -> Response:
+    """Second factor (TOTP or recovery code) when the requested level needs it."""
+    return await flow.second_factor(request)
+
+
+async def consent(request: Request, flow: FlowDep) -> Response:
+    """Consent to release the requested claims to the client."""
+    return await flow.consent(request)
+
+
+async def userinfo(request: Request, flow: FlowDep) -> Response:
+    """OIDC Core §5.3 UserInfo (Bearer access token)."""
+    return await flow.userinfo(request)
+
+
+async def logout(request: Request, flow: FlowDep) -> Response:
+    """OpenID Connect RP-Initiated Logout 1.0."""
+    return await flow.logout(request)
+
+
+for _path, _endpoint in (
+    ("/authorize", authorize),
+    ("/login", login),
+    ("/login/totp", login_totp),
+    ("/consent", consent),
+    ("/userinfo", userinfo),
+    ("/logout", logout),
+):
+    for _method in ("GET", "POST"):
+        protocol.add_api_route(
+            _path,
+            _endpoint,
+            methods=[_method],
+            tags=["oidc"],
+            operation_id=f"{_endpoint.__name__}_{_method.lower()}",
+            response_class=JSONResponse if _endpoint is userinfo else HTMLResponse,
+        )
+
+
 def create_app(provider: OidcProvider, *, housekeeping_interval: float = 60.0) -> FastAPI:
     """The provider's ASGI app; its lifespan starts the key ring and the housekeeping loop."""
 
@@ -273,6 +379,7 @@ def create_app(provider: OidcProvider, *, housekeeping_interval: float = 60.0) -
     app.state.provider = provider
     app.include_router(protocol)
     app.include_router(admin)
+    app.mount("/identity/static", StaticFiles(directory=STATIC_DIR), name="identity-static")
     install_problem_handlers(app, log)
     return app
 

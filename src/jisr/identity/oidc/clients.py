@@ -37,7 +37,9 @@ from jisr.identity.oidc.models import ClientRow
 __all__ = [
     "AUTH_METHODS",
     "GRANT_TYPES",
+    "NONE",
     "PRIVATE_KEY_JWT",
+    "TOKEN_AUTH_METHODS",
     "AssertionClaims",
     "Client",
     "ClientMetadata",
@@ -52,12 +54,17 @@ __all__ = [
     "verify_client_assertion",
 ]
 
-AuthMethod = Literal["client_secret_basic", "client_secret_post", "private_key_jwt"]
+AuthMethod = Literal["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]
 AUTH_METHODS: tuple[AuthMethod, ...] = (
     "client_secret_basic",
     "client_secret_post",
     "private_key_jwt",
 )
+# "none": a public client (native or browser app) that holds no secret; it may use only the
+# authorization-code flow, with PKCE S256, and refresh tokens (RFC 8252 §8.4).
+NONE: AuthMethod = "none"
+TOKEN_AUTH_METHODS: tuple[AuthMethod, ...] = (*AUTH_METHODS, NONE)
+_PUBLIC_GRANTS = frozenset({"authorization_code", "refresh_token"})
 # Registrable grant types. The token endpoint serves client_credentials today; the others
 # are metadata for the authorization-code flow that comes next (docs/oidc.md).
 GRANT_TYPES = ("client_credentials", "authorization_code", "refresh_token")
@@ -87,6 +94,10 @@ class ClientMetadata(BaseModel):
     sector_identifier_uri: str | None = Field(None, max_length=2000)
     dpop_bound_access_tokens: bool = False
     may_introspect: bool = Field(False, description="May introspect other clients' tokens.")
+    userinfo_signed_response_alg: Literal["ES256", "RS256"] | None = Field(
+        None, description="Answer /userinfo as a signed JWT with this algorithm."
+    )
+    post_logout_redirect_uris: list[str] = Field(default_factory=list, max_length=20)
 
 
 @dataclass(frozen=True)
@@ -106,6 +117,19 @@ class Client:
     dpop_bound_access_tokens: bool
     may_introspect: bool
     created_at: datetime
+    userinfo_signed_response_alg: str | None = None
+    post_logout_redirect_uris: tuple[str, ...] = ()
+
+    @property
+    def is_public(self) -> bool:
+        return self.token_endpoint_auth_method == NONE
+
+    @property
+    def sector(self) -> str:
+        """The sector of pairwise subjects (OIDC Core §8.1): the host of the sector
+        identifier URI, else of the redirect URIs (registration ensures there is one)."""
+        uri = self.sector_identifier_uri or (self.redirect_uris[0] if self.redirect_uris else "")
+        return _sector_host(uri) or self.client_id
 
     def check_secret(self, secret: str) -> bool:
         if self.secret_hash is None:
@@ -132,7 +156,7 @@ def hash_secret(secret: str) -> str:
 
 def _client(row: ClientRow) -> Client:
     method = row.token_endpoint_auth_method
-    if method not in AUTH_METHODS:
+    if method not in TOKEN_AUTH_METHODS:
         raise ValueError(f"client {row.client_id} has unknown auth method {method}")
     return Client(
         client_id=row.client_id,
@@ -150,6 +174,8 @@ def _client(row: ClientRow) -> Client:
         dpop_bound_access_tokens=row.dpop_bound_access_tokens,
         may_introspect=row.may_introspect,
         created_at=row.created_at,
+        userinfo_signed_response_alg=row.userinfo_signed_response_alg,
+        post_logout_redirect_uris=tuple(row.post_logout_redirect_uris or ()),
     )
 
 
@@ -158,7 +184,7 @@ async def register_client(
 ) -> Registered:
     """Validate ``metadata``, store the client, return it with its secret (shown once)."""
     _check(metadata)
-    uses_secret = metadata.token_endpoint_auth_method != PRIVATE_KEY_JWT
+    uses_secret = metadata.token_endpoint_auth_method not in (PRIVATE_KEY_JWT, NONE)
     secret = secrets.token_urlsafe(32) if uses_secret else None
     row = ClientRow(
         client_id="c_" + secrets.token_urlsafe(18),
@@ -176,6 +202,8 @@ async def register_client(
         dpop_bound_access_tokens=metadata.dpop_bound_access_tokens,
         may_introspect=metadata.may_introspect,
         created_at=now,
+        userinfo_signed_response_alg=metadata.userinfo_signed_response_alg,
+        post_logout_redirect_uris=metadata.post_logout_redirect_uris,
     )
     session.add(row)
     await session.flush()
@@ -209,7 +237,11 @@ async def delete_client(session: AsyncSession, client_id: str) -> bool:
 def _check(metadata: ClientMetadata) -> None:
     for index, uri in enumerate(metadata.redirect_uris):
         _check_redirect_uri(f"redirect_uris.{index}", uri)
+    for index, uri in enumerate(metadata.post_logout_redirect_uris):
+        _check_redirect_uri(f"post_logout_redirect_uris.{index}", uri)
     _check_grants(metadata)
+    _check_public(metadata)
+    _check_sector(metadata)
     for token in metadata.scope.split():
         if not set(token) <= _SCOPE_TOKEN:
             raise RegistrationError("scope", "invalid_character", f"bad scope token {token!r}")
@@ -221,6 +253,36 @@ def _check(metadata: ClientMetadata) -> None:
     if sector is not None and urlsplit(sector).scheme != "https":
         # OIDC Core §8.1: the sector identifier must be fetched over https.
         raise RegistrationError("sector_identifier_uri", "https_required", "must be https")
+
+
+def _check_public(metadata: ClientMetadata) -> None:
+    if metadata.token_endpoint_auth_method != NONE:
+        return
+    if not set(metadata.grant_types) <= _PUBLIC_GRANTS:
+        # A public client cannot authenticate, so it may not use client credentials.
+        raise RegistrationError("grant_types", "unsupported", "a public client: code flow only")
+    if metadata.may_introspect:
+        raise RegistrationError("may_introspect", "unsupported", "a public client cannot")
+
+
+def _check_sector(metadata: ClientMetadata) -> None:
+    # OIDC Core §8.1: without a sector identifier, pairwise subjects are computed from the
+    # redirect URIs' host, so they must all share one host.
+    if metadata.subject_type != "pairwise" or metadata.sector_identifier_uri is not None:
+        return
+    if "authorization_code" not in metadata.grant_types:
+        return
+    hosts = {_sector_host(uri) for uri in metadata.redirect_uris}
+    if len(hosts) > 1:
+        raise RegistrationError(
+            "sector_identifier_uri", "required", "redirect URIs on several hosts need a sector"
+        )
+
+
+def _sector_host(uri: str) -> str:
+    host = urlsplit(uri).hostname or ""
+    # Loopback redirect URIs of a native app are all the same device (RFC 8252 §7.3).
+    return "localhost" if host in _LOOPBACK else host
 
 
 def _check_redirect_uri(field: str, uri: str) -> None:

@@ -7,7 +7,11 @@
   (RFC 7009) and introspection (RFC 7662);
 * ``oidc_used_assertions``: ``jti`` of accepted ``private_key_jwt`` assertions until they
   expire, so none is accepted twice (RFC 7523 §3 item 7);
-* ``oidc_api_tokens``: scoped tokens of the admin API (:mod:`jisr.apitokens`).
+* ``oidc_api_tokens``: scoped tokens of the admin API (:mod:`jisr.apitokens`);
+* ``oidc_authorization_requests``: authorization requests waiting for login or consent;
+* ``oidc_grants``: one per authorization code: who, what, how authenticated; the tokens
+  issued from it point to it, so a replayed code or refresh token revokes them all;
+* ``oidc_consents``: consent remembered per client and person, until revoked.
 """
 
 from __future__ import annotations
@@ -29,7 +33,17 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from jisr.apitokens import ApiTokenColumns
 from jisr.storage.types import NAMING_CONVENTION, UTCDateTime
 
-__all__ = ["ApiToken", "Base", "ClientRow", "SigningKeyRow", "TokenRow", "UsedAssertionRow"]
+__all__ = [
+    "ApiToken",
+    "AuthRequestRow",
+    "Base",
+    "ClientRow",
+    "ConsentRow",
+    "GrantRow",
+    "SigningKeyRow",
+    "TokenRow",
+    "UsedAssertionRow",
+]
 
 
 class Base(DeclarativeBase):
@@ -54,6 +68,8 @@ class ClientRow(Base):
     dpop_bound_access_tokens: Mapped[bool] = mapped_column(Boolean)
     may_introspect: Mapped[bool] = mapped_column(Boolean)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    userinfo_signed_response_alg: Mapped[str | None] = mapped_column(String(8))
+    post_logout_redirect_uris: Mapped[list[str] | None] = mapped_column(JSON)
 
 
 class SigningKeyRow(Base):
@@ -82,6 +98,57 @@ class TokenRow(Base):
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The authorization code grant the token comes from (None for client credentials).
+    grant_id: Mapped[str | None] = mapped_column(
+        ForeignKey("oidc_grants.id", ondelete="CASCADE"), index=True
+    )
+
+
+class GrantRow(Base):
+    __tablename__ = "oidc_grants"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    client_id: Mapped[str] = mapped_column(
+        ForeignKey("oidc_clients.client_id", ondelete="CASCADE"), index=True
+    )
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    redirect_uri: Mapped[str] = mapped_column(Text)
+    code_challenge: Mapped[str | None] = mapped_column(String(128))
+    code_challenge_method: Mapped[str | None] = mapped_column(String(8))
+    nonce: Mapped[str | None] = mapped_column(Text)
+    nin: Mapped[str] = mapped_column(String(32))
+    subject: Mapped[str] = mapped_column(String(64))
+    scope: Mapped[str] = mapped_column(Text)
+    # Claims asked by name with the OIDC "claims" parameter: {"userinfo": [..], "id_token": [..]}.
+    claims: Mapped[dict[str, list[str]]] = mapped_column(JSON)
+    acr: Mapped[str] = mapped_column(String(16))
+    amr: Mapped[list[str]] = mapped_column(JSON)
+    auth_time: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    code_expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    code_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AuthRequestRow(Base):
+    __tablename__ = "oidc_authorization_requests"
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    client_id: Mapped[str] = mapped_column(ForeignKey("oidc_clients.client_id", ondelete="CASCADE"))
+    params: Mapped[dict[str, str]] = mapped_column(JSON)
+    # A session authenticated before this instant must re-authenticate (prompt=login, max_age).
+    fresh_after: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class ConsentRow(Base):
+    __tablename__ = "oidc_consents"
+    client_id: Mapped[str] = mapped_column(
+        ForeignKey("oidc_clients.client_id", ondelete="CASCADE"), primary_key=True
+    )
+    nin: Mapped[str] = mapped_column(String(32), primary_key=True)
+    scopes: Mapped[list[str]] = mapped_column(JSON)
+    claims: Mapped[list[str]] = mapped_column(JSON)
+    granted_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class UsedAssertionRow(Base):

@@ -29,6 +29,18 @@ class OidcSettings(BaseModel):
     max_body_bytes: int = 16 * 1024
     max_parameter_chars: int = 4096
     max_assertion_chars: int = 8192
+    # Authorization-code flow (docs/oidc.md). A code is single use and short-lived
+    # (RFC 6749 §4.1.2 recommends at most 10 minutes; Jisr allows at most 60 s).
+    code_lifetime: timedelta = Field(timedelta(seconds=60), le=timedelta(seconds=60))
+    refresh_token_lifetime: timedelta = timedelta(days=30)
+    # How long a pending authorization request (login, second factor, consent) may take.
+    authorization_request_lifetime: timedelta = timedelta(minutes=10)
+    # HMAC key of pairwise and public subject identifiers (OIDC Core §8). Changing it
+    # changes every subject: keep it as long as the relying parties keep their users.
+    subject_secret: SecretStr | None = None
+    # Key of the CSRF tokens of the login pages (authn's signed double-submit cookie).
+    csrf_secret: SecretStr | None = None
+    max_authorization_parameters: int = 24
 
     @field_validator("issuer")
     @classmethod
@@ -39,6 +51,13 @@ class OidcSettings(BaseModel):
         if not secure or not parts.hostname or parts.query or parts.fragment:
             raise ValueError("issuer must be an https URL without query or fragment")
         return value.rstrip("/")
+
+    @field_validator("subject_secret", "csrf_secret")
+    @classmethod
+    def _secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value().encode()) < 32:
+            raise ValueError("secrets must be at least 32 bytes")
+        return value
 
     @property
     def token_endpoint(self) -> str:

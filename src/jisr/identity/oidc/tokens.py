@@ -8,16 +8,26 @@ never holds the token itself.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from jisr.crypto.jose import sign_compact
 from jisr.identity.oidc.keys import SigningKey
 
-__all__ = ["ACCESS_TOKEN_TYPE", "IssuedToken", "hash_token", "issue_access_token"]
+__all__ = [
+    "ACCESS_TOKEN_TYPE",
+    "IssuedToken",
+    "at_hash",
+    "hash_token",
+    "issue_access_token",
+    "issue_refresh_token",
+    "sign_jwt",
+]
 
 ACCESS_TOKEN_TYPE = "at+jwt"  # noqa: S105 -- a JOSE media type (RFC 9068 §2.1), not a secret
 
@@ -35,6 +45,7 @@ class IssuedToken:
     issued_at: datetime
     expires_at: datetime
     revoked_at: datetime | None = None
+    grant_id: str | None = None
 
 
 def hash_token(token: str) -> str:
@@ -51,6 +62,7 @@ def issue_access_token(
     scope: str,
     now: datetime,
     lifetime: timedelta,
+    grant_id: str | None = None,
 ) -> tuple[str, IssuedToken]:
     """Sign an RFC 9068 access token; return it with its record."""
     issued_at = now.replace(microsecond=0)
@@ -77,5 +89,44 @@ def issue_access_token(
         subject=subject,
         issued_at=issued_at.astimezone(UTC),
         expires_at=expires_at.astimezone(UTC),
+        grant_id=grant_id,
     )
     return token, record
+
+
+def issue_refresh_token(
+    *,
+    client_id: str,
+    subject: str,
+    scope: str,
+    now: datetime,
+    lifetime: timedelta,
+    grant_id: str,
+) -> tuple[str, IssuedToken]:
+    """An opaque refresh token (256 random bits) and its record; only its hash is stored."""
+    token = secrets.token_urlsafe(32)
+    issued_at = now.replace(microsecond=0).astimezone(UTC)
+    record = IssuedToken(
+        token_hash=hash_token(token),
+        kind="refresh_token",
+        jti=secrets.token_urlsafe(16),
+        client_id=client_id,
+        scope=scope,
+        subject=subject,
+        issued_at=issued_at,
+        expires_at=issued_at + lifetime,
+        grant_id=grant_id,
+    )
+    return token, record
+
+
+def sign_jwt(key: SigningKey, claims: dict[str, Any], typ: str = "JWT") -> str:
+    """A compact JWS of ``claims`` with ``alg`` and ``kid`` of ``key``."""
+    payload = json.dumps(claims, separators=(",", ":"), ensure_ascii=False).encode()
+    return sign_compact(payload, key.key, kid=key.kid, typ=typ)
+
+
+def at_hash(access_token: str) -> str:
+    """OIDC Core §3.1.3.6: the left half of the SHA-256 of the token (ES256, RS256)."""
+    digest = hashlib.sha256(access_token.encode("ascii")).digest()
+    return base64.urlsafe_b64encode(digest[:16]).rstrip(b"=").decode()

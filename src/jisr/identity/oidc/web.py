@@ -1,0 +1,803 @@
+"""The browser side of the authorization-code flow: ``/authorize``, login, second factor,
+consent, ``/userinfo`` and RP-initiated logout (docs/oidc.md §Authorization-code flow).
+
+``/authorize`` checks ``client_id`` and ``redirect_uri`` (exactly, against the registration)
+before anything else: until both are verified every refusal is an error *page*, never a
+redirect (RFC 6749 §4.1.2.1). Then Authlib's :class:`AuthorizationCodeGrant` validates the
+request (response type, scope, PKCE format, nonce) and :mod:`.server` adds Jisr's rules
+(``openid`` scope, S256 only, PKCE and nonce for public clients); those refusals go back to
+the client by redirect, with ``state`` and ``iss`` (RFC 9207).
+
+A request that needs the person (login, a second factor, consent) is stored server-side in
+``oidc_authorization_requests`` under a random id carried as ``?tx=`` through the pages;
+every page re-validates it through Authlib, so a client deleted meanwhile gets nothing.
+Sessions, CSRF tokens, password and TOTP checks are :mod:`jisr.identity.authn`'s; the pages
+are :mod:`jisr.identity.pages`'.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import parse_qsl
+
+from authlib.common.urls import add_params_to_uri  # type: ignore[import-untyped]
+from authlib.oauth2.rfc6749 import (  # type: ignore[import-untyped]
+    AccessDeniedError,
+    InvalidRequestError,
+    OAuth2Error,
+)
+from joserfc.errors import JoseError as JoserfcError
+from sqlalchemy import delete
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+
+from jisr.crypto.jose import JoseError, verify_compact
+from jisr.identity.authn import (
+    AccountLocked,
+    Acr,
+    Authenticator,
+    AuthResult,
+    CsrfInvalid,
+    InvalidCredentials,
+    Session,
+    SessionStore,
+    Throttled,
+    check_csrf,
+    csrf_token,
+    requested_acr,
+)
+from jisr.identity.oidc.adapter import _bounded_body, grant_row, load_grant
+from jisr.identity.oidc.claims import (
+    granted_claims,
+    parse_claims_request,
+    person_claims,
+    subject_for,
+)
+from jisr.identity.oidc.clients import Client, get_client
+from jisr.identity.oidc.models import AuthRequestRow, ConsentRow, GrantRow, TokenRow
+from jisr.identity.oidc.server import EndUser, Loaded, OidcRequest, OidcServer
+from jisr.identity.oidc.settings import OidcSettings
+from jisr.identity.oidc.tokens import hash_token, sign_jwt
+from jisr.identity.pages import Locale, PageError, negotiate, render
+from jisr.identity.register import PopulationRegister, RegisterError
+from jisr.storage import Database
+
+__all__ = ["PRE_SESSION_COOKIE", "LoginFlow"]
+
+PRE_SESSION_COOKIE = "__Host-jisr-pre"
+_FORM = "application/x-www-form-urlencoded"
+_SUPPORTED_ACR = ("low", "substantial")
+_PROMPTS = frozenset({"none", "login", "consent", "select_account"})
+# Claim labels of the consent page (pages' catalogue keys claims.<name>).
+_CONSENT_LABELS = {
+    "name": "name",
+    "given_name": "name",
+    "family_name": "name",
+    "name#ar": "name",
+    "given_name#ar": "name",
+    "family_name#ar": "name",
+    "birthdate": "birthdate",
+    "gender": "gender",
+    "address": "address",
+    "national_id": "nin",
+}
+_PAGE_HEADERS = {
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": "frame-ancestors 'none'",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+class _PageRefusal(Exception):
+    """A refusal shown as the error page (the client cannot be redirected to)."""
+
+    def __init__(self, code: str, status: int = 400) -> None:
+        super().__init__(code)
+        self.code, self.status = code, status
+
+
+@dataclass(frozen=True)
+class _Ask:
+    """What the OIDC parameters ask of the login, beyond Authlib's validation."""
+
+    prompts: frozenset[str]
+    max_age: int | None
+    acr: Acr
+    claims: dict[str, list[str]]
+    ui_locales: str | None
+    login_hint: str
+
+
+def _ask(data: Mapping[str, str]) -> _Ask:
+    """Parse prompt, max_age, acr_values, claims (OIDC Core §3.1.2.1, §5.5); OAuth2Error."""
+    for name, error in (
+        ("request", "request_not_supported"),
+        ("request_uri", "request_uri_not_supported"),
+        ("registration", "registration_not_supported"),
+    ):
+        if name in data:
+            raise _error(error, f"the {name} parameter is not supported")
+    if data.get("response_mode", "query") != "query":
+        raise InvalidRequestError(description="response_mode must be query")
+    prompts = frozenset(data.get("prompt", "").split())
+    if not prompts <= _PROMPTS or ("none" in prompts and len(prompts) > 1):
+        raise InvalidRequestError(description="invalid prompt")
+    max_age = None
+    if "max_age" in data:
+        if not data["max_age"].isdigit() or len(data["max_age"]) > 9:
+            raise InvalidRequestError(description="max_age must be a non-negative integer")
+        max_age = int(data["max_age"])
+    try:
+        claims, acr_from_claims = parse_claims_request(data.get("claims"))
+    except ValueError as exc:
+        raise InvalidRequestError(description=f"invalid claims parameter: {exc}") from exc
+    acr_values = [v for v in data.get("acr_values", "").split() if v in _SUPPORTED_ACR]
+    acr_values += [v for v in acr_from_claims if v in _SUPPORTED_ACR]
+    acr = max((requested_acr(v) for v in acr_values), key=lambda a: a.rank, default=Acr.LOW)
+    return _Ask(
+        prompts=prompts,
+        max_age=max_age,
+        acr=acr,
+        claims=claims,
+        ui_locales=data.get("ui_locales"),
+        login_hint=data.get("login_hint", "")[:64],
+    )
+
+
+def _error(code: str, description: str) -> OAuth2Error:
+    return OAuth2Error(description=description, error=code)
+
+
+class LoginFlow:
+    """The authorization endpoint, its pages, userinfo and logout."""
+
+    def __init__(
+        self,
+        *,
+        server: OidcServer,
+        database: Database,
+        settings: OidcSettings,
+        clock: Callable[[], datetime],
+        authenticator: Authenticator,
+        sessions: SessionStore,
+        register: PopulationRegister,
+        subject_secret: bytes,
+    ) -> None:
+        self.server, self.database, self.settings, self.clock = server, database, settings, clock
+        self.authenticator, self.sessions, self.register = authenticator, sessions, register
+        self.subject_secret = subject_secret
+        self.cookie = sessions.settings.session_cookie
+
+    # ----------------------------------------------------------------- /authorize
+
+    async def authorize(self, request: Request) -> Response:
+        locale = _locale(request, request.query_params.get("ui_locales"))
+        try:
+            params = await self._parameters(request)
+            client = await self._verified_client(params)
+        except _PageRefusal as refusal:
+            return _error_page(locale, refusal.code, refusal.status)
+        locale = _locale(request, params.get("ui_locales"))
+        now = self.clock()
+        try:
+            _, _, ask = self._validate(client, params, now)
+        except OAuth2Error as error:
+            return self._redirect_error(error)
+        fresh_after = _fresh_after(ask, now)
+        return await self._proceed(request, client, params, ask, fresh_after, None, locale)
+
+    async def _parameters(self, request: Request) -> dict[str, str]:
+        if request.method == "POST":
+            media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+            if media_type != _FORM:
+                raise _PageRefusal("invalid_request")
+            try:
+                body = await _bounded_body(request, self.settings.max_body_bytes)
+                raw = body.decode()
+            except (OAuth2Error, UnicodeDecodeError) as exc:
+                raise _PageRefusal("invalid_request") from exc
+        else:
+            raw = request.url.query
+            if len(raw) > self.settings.max_body_bytes:
+                raise _PageRefusal("invalid_request", 414)
+        try:
+            pairs = parse_qsl(raw, keep_blank_values=True)
+        except ValueError as exc:
+            raise _PageRefusal("invalid_request") from exc
+        if len(pairs) > self.settings.max_authorization_parameters:
+            raise _PageRefusal("invalid_request")
+        params: dict[str, str] = {}
+        for name, value in pairs:
+            # RFC 6749 §3.1: parameters MUST NOT be included more than once.
+            if name in params or len(name) > 64:
+                raise _PageRefusal("invalid_request")
+            if len(value) > self.settings.max_parameter_chars:
+                raise _PageRefusal("invalid_request")
+            params[name] = value
+        return params
+
+    async def _verified_client(self, params: Mapping[str, str]) -> Client:
+        """RFC 6749 §4.1.2.1: the client and its redirect URI, verified before anything."""
+        client_id = params.get("client_id")
+        if not client_id:
+            raise _PageRefusal("invalid_request")
+        async with self.database.transaction() as session:
+            client = await get_client(session, client_id)
+        if client is None:
+            raise _PageRefusal("invalid_client")
+        redirect_uri = params.get("redirect_uri")
+        if not redirect_uri or redirect_uri not in client.redirect_uris:
+            raise _PageRefusal("invalid_request")
+        return client
+
+    def _validate(
+        self, client: Client, params: dict[str, str], now: datetime
+    ) -> tuple[OidcRequest, Any, _Ask]:
+        oauth_request = OidcRequest(
+            self.settings.issuer + "/authorize",
+            {},
+            params,
+            Loaded(clients={client.client_id: client}),
+            now,
+            method="GET",
+        )
+        grant = self.server.authorization_grant(oauth_request)
+        try:
+            ask = _ask(params)
+        except OAuth2Error as error:
+            error.redirect_uri = grant.redirect_uri
+            error.state = params.get("state")
+            raise
+        oauth_request.claims_request = ask.claims
+        return oauth_request, grant, ask
+
+    async def _proceed(
+        self,
+        request: Request,
+        client: Client,
+        params: dict[str, str],
+        ask: _Ask,
+        fresh_after: datetime | None,
+        tx: str | None,
+        locale: Locale,
+        *,
+        consented: bool = False,
+        cookies: list[tuple[str, str, int]] | None = None,
+        session_id: str | None = None,
+    ) -> Response:
+        """Log in, step up, ask consent or issue the code: whatever the request needs next."""
+        session_id = session_id or request.cookies.get(self.cookie)
+        session = await self.sessions.load(session_id) if session_id else None
+        needs_login = (
+            session is None
+            or "login" in ask.prompts
+            or (fresh_after is not None and session.auth_time < fresh_after)
+        )
+        needs_step_up = session is not None and session.acr.rank < ask.acr.rank
+        if "none" in ask.prompts and (needs_login or needs_step_up):
+            return self._redirect_error(
+                self._client_error(params, "login_required", "the person must log in")
+            )
+        if needs_login or needs_step_up:
+            tx = tx or await self._store(client, params, fresh_after)
+            target = "/login/totp" if not needs_login else "/login"
+            return _with_cookies(_see_other(f"{target}?tx={tx}"), cookies)
+        assert session is not None
+        scopes = (params.get("scope") or "").split()
+        wanted = granted_claims(scopes, [*ask.claims["userinfo"], *ask.claims["id_token"]])
+        if not consented and (
+            "consent" in ask.prompts
+            or not await self._has_consent(client.client_id, session.nin, scopes, wanted)
+        ):
+            if "none" in ask.prompts:
+                return self._redirect_error(
+                    self._client_error(params, "consent_required", "consent is needed")
+                )
+            tx = tx or await self._store(client, params, fresh_after)
+            return _with_cookies(_see_other(f"/consent?tx={tx}"), cookies)
+        response = await self._issue_code(client, params, session)
+        if tx is not None:
+            await self._forget(tx)
+        return _with_cookies(response, cookies)
+
+    async def _issue_code(
+        self, client: Client, params: dict[str, str], session: Session
+    ) -> Response:
+        oauth_request, grant, _ = self._validate(client, params, self.clock())
+        user = EndUser(
+            nin=session.nin,
+            subject=self.subject(client, session.nin),
+            acr=session.acr.value,
+            amr=session.amr,
+            auth_time=session.auth_time,
+        )
+        status, _, headers = grant.create_authorization_response(grant.redirect_uri, user)
+        pending = oauth_request.pending.grant
+        assert status == 302
+        assert pending is not None
+        async with self.database.transaction() as db:
+            db.add(grant_row(pending))
+        return _see_other(dict(headers)["Location"])
+
+    def subject(self, client: Client, nin: str) -> str:
+        return subject_for(
+            self.subject_secret, nin, subject_type=client.subject_type, sector=client.sector
+        )
+
+    def _client_error(self, params: Mapping[str, str], code: str, description: str) -> OAuth2Error:
+        error = _error(code, description)
+        error.redirect_uri = params["redirect_uri"]
+        error.state = params.get("state")
+        return error
+
+    def _redirect_error(self, error: OAuth2Error) -> Response:
+        if error.redirect_uri is None:  # not verified: never redirect
+            return _error_page(Locale.EN, error.error or "invalid_request", 400)
+        params: list[tuple[str, str]] = list(error.get_body())
+        params.append(("iss", self.settings.issuer))
+        return _see_other(add_params_to_uri(error.redirect_uri, params))
+
+    async def _store(
+        self, client: Client, params: dict[str, str], fresh_after: datetime | None
+    ) -> str:
+        tx = secrets.token_urlsafe(24)
+        now = self.clock()
+        async with self.database.transaction() as db:
+            db.add(
+                AuthRequestRow(
+                    id_hash=_digest(tx),
+                    client_id=client.client_id,
+                    params=params,
+                    fresh_after=fresh_after,
+                    created_at=now,
+                    expires_at=now + self.settings.authorization_request_lifetime,
+                )
+            )
+        return tx
+
+    async def _load(self, tx: str | None) -> tuple[Client, dict[str, str], datetime | None]:
+        if not tx or len(tx) > 64:
+            raise _PageRefusal("invalid_request")
+        async with self.database.transaction() as db:
+            row = await db.get(AuthRequestRow, _digest(tx))
+            if row is None or row.expires_at <= self.clock():
+                raise _PageRefusal("session_expired")
+            client = await get_client(db, row.client_id)
+            params, fresh_after = dict(row.params), row.fresh_after
+        if client is None:
+            raise _PageRefusal("invalid_client")
+        return client, params, fresh_after
+
+    async def _logged_in_once(self, tx: str, params: dict[str, str]) -> dict[str, str]:
+        prompts = [p for p in params.get("prompt", "").split() if p != "login"]
+        updated = {k: v for k, v in params.items() if k != "prompt"}
+        if prompts:
+            updated["prompt"] = " ".join(prompts)
+        async with self.database.transaction() as db:
+            row = await db.get(AuthRequestRow, _digest(tx))
+            if row is not None:
+                row.params = updated
+        return updated
+
+    async def _forget(self, tx: str) -> None:
+        async with self.database.transaction() as db:
+            await db.execute(delete(AuthRequestRow).where(AuthRequestRow.id_hash == _digest(tx)))
+
+    async def _has_consent(
+        self, client_id: str, nin: str, scopes: list[str], claims: list[str]
+    ) -> bool:
+        async with self.database.transaction() as db:
+            row = await db.get(ConsentRow, (client_id, nin))
+        return row is not None and set(scopes) <= set(row.scopes) and set(claims) <= set(row.claims)
+
+    async def revoke_consent(self, client_id: str, nin: str) -> bool:
+        """Forget a remembered consent; the next authorization asks again."""
+        async with self.database.transaction() as db:
+            result = await db.execute(
+                delete(ConsentRow).where(ConsentRow.client_id == client_id, ConsentRow.nin == nin)
+            )
+            return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    # ----------------------------------------------------------------- /login
+
+    async def login(self, request: Request) -> Response:
+        tx = request.query_params.get("tx")
+        try:
+            client, params, fresh_after = await self._load(tx)
+        except _PageRefusal as refusal:
+            return _error_page(_locale(request, None), refusal.code, refusal.status)
+        assert tx is not None
+        locale = _locale(request, params.get("ui_locales"))
+        ask = _ask(params)
+        binding = request.cookies.get(PRE_SESSION_COOKIE)
+        new_binding = binding is None or len(binding) > 64
+        if new_binding:
+            binding = secrets.token_urlsafe(32)
+        assert binding is not None
+        cookies = [(PRE_SESSION_COOKIE, binding, 3600)] if new_binding else []
+        if request.method == "GET":
+            page = self._login_page(tx, locale, binding, ask.login_hint)
+            return _with_cookies(page, cookies)
+        form = await self._form(request)
+        nin = form.get("nin", "").strip()
+        try:
+            check_csrf(self.sessions.csrf_key, binding, form.get("csrf_token"))
+        except CsrfInvalid:
+            errors = [PageError("errors.session_expired")]
+            return _with_cookies(self._login_page(tx, locale, binding, nin, errors, 403), cookies)
+        errors = []
+        if not nin:
+            errors.append(PageError("errors.nin_required", "nin"))
+        if not form.get("password"):
+            errors.append(PageError("errors.password_required", "password"))
+        if errors:
+            return self._login_page(tx, locale, binding, nin, errors, 400)
+        try:
+            result = await self.authenticator.authenticate_password(
+                nin[:64], form["password"], _address(request)
+            )
+        except InvalidCredentials:
+            errors = [PageError("errors.invalid_credentials")]
+            return self._login_page(tx, locale, binding, nin, errors, 401)
+        except AccountLocked:
+            errors = [PageError("errors.account_locked")]
+            return self._login_page(tx, locale, binding, nin, errors, 403)
+        except Throttled as throttled:
+            seconds = max(1, round(throttled.retry_after))
+            errors = [PageError("errors.too_many_attempts", params={"seconds": seconds})]
+            page = self._login_page(tx, locale, binding, nin, errors, 429)
+            page.headers["Retry-After"] = str(seconds)
+            return page
+        return await self._logged_in(request, tx, client, params, fresh_after, ask, result, locale)
+
+    async def _logged_in(
+        self,
+        request: Request,
+        tx: str,
+        client: Client,
+        params: dict[str, str],
+        fresh_after: datetime | None,
+        ask: _Ask,
+        result: AuthResult,
+        locale: Locale,
+    ) -> Response:
+        old = request.cookies.get(self.cookie)
+        # A new session id at every login (no session fixation); the old one ends.
+        new = await self.sessions.create(result, replaces=old)
+        cookies = [(new.cookie.name, new.cookie.value, new.cookie.max_age)]
+        if "login" in ask.prompts:
+            # prompt=login is satisfied by this login: the rest of the request goes on.
+            params = await self._logged_in_once(tx, params)
+            ask = _ask(params)
+        if result.acr.rank < ask.acr.rank and not result.totp_enrolled:
+            await self._forget(tx)
+            denied = self._client_error(
+                params, "access_denied", f"level {ask.acr.value} needs a second factor"
+            )
+            return _with_cookies(self._redirect_error(denied), cookies)
+        return await self._proceed(
+            request,
+            client,
+            params,
+            ask,
+            fresh_after,
+            tx,
+            locale,
+            cookies=cookies,
+            session_id=new.id,
+        )
+
+    def _login_page(
+        self,
+        tx: str,
+        locale: Locale,
+        binding: str,
+        nin: str,
+        errors: list[PageError] | None = None,
+        status: int = 200,
+    ) -> HTMLResponse:
+        action = f"/login?tx={tx}"
+        html = render(
+            "login",
+            locale,
+            action=action,
+            page_url=action,
+            csrf_token=csrf_token(self.sessions.csrf_key, binding),
+            nin=nin,
+            errors=errors or [],
+        )
+        return HTMLResponse(html, status_code=status, headers=_PAGE_HEADERS)
+
+    # ----------------------------------------------------------------- /login/totp
+
+    async def second_factor(self, request: Request) -> Response:
+        tx = request.query_params.get("tx")
+        try:
+            client, params, fresh_after = await self._load(tx)
+        except _PageRefusal as refusal:
+            return _error_page(_locale(request, None), refusal.code, refusal.status)
+        assert tx is not None
+        locale = _locale(request, params.get("ui_locales"))
+        session_id = request.cookies.get(self.cookie)
+        session = await self.sessions.load(session_id) if session_id else None
+        if session is None or session_id is None:
+            return _see_other(f"/login?tx={tx}")
+        recovery = request.query_params.get("recovery") == "1"
+        if request.method == "GET":
+            return self._second_factor_page(tx, locale, session_id, recovery)
+        form = await self._form(request)
+        try:
+            self.sessions.check_csrf(session_id, form.get("csrf_token"))
+        except CsrfInvalid:
+            errors = [PageError("errors.session_expired")]
+            return self._second_factor_page(tx, locale, session_id, recovery, errors, 403)
+        field = "recovery_code" if recovery else "code"
+        code = form.get(field, "").strip()
+        if not code:
+            errors = [PageError(f"errors.{field}_required", field)]
+            return self._second_factor_page(tx, locale, session_id, recovery, errors, 400)
+        previous = AuthResult(session.nin, session.acr, session.amr, session.auth_time, True)
+        try:
+            if recovery:
+                result = await self.authenticator.complete_recovery_code(
+                    previous, code[:64], _address(request)
+                )
+            else:
+                result = await self.authenticator.complete_totp(
+                    previous, code[:16], _address(request)
+                )
+        except InvalidCredentials:
+            errors = [PageError("errors.code_invalid", field)]
+            return self._second_factor_page(tx, locale, session_id, recovery, errors, 401)
+        except AccountLocked:
+            errors = [PageError("errors.account_locked")]
+            return self._second_factor_page(tx, locale, session_id, recovery, errors, 403)
+        except Throttled as throttled:
+            seconds = max(1, round(throttled.retry_after))
+            errors = [PageError("errors.too_many_attempts", params={"seconds": seconds})]
+            page = self._second_factor_page(tx, locale, session_id, recovery, errors, 429)
+            page.headers["Retry-After"] = str(seconds)
+            return page
+        return await self._logged_in(
+            request, tx, client, params, fresh_after, _ask(params), result, locale
+        )
+
+    def _second_factor_page(
+        self,
+        tx: str,
+        locale: Locale,
+        session_id: str,
+        recovery: bool,
+        errors: list[PageError] | None = None,
+        status: int = 200,
+    ) -> HTMLResponse:
+        base = f"/login/totp?tx={tx}"
+        html = render(
+            "second_factor",
+            locale,
+            action=base + ("&recovery=1" if recovery else ""),
+            page_url=base,
+            csrf_token=self.sessions.csrf_token(session_id),
+            recovery=recovery,
+            recovery_url=base + "&recovery=1",
+            totp_url=base,
+            errors=errors or [],
+        )
+        return HTMLResponse(html, status_code=status, headers=_PAGE_HEADERS)
+
+    # ----------------------------------------------------------------- /consent
+
+    async def consent(self, request: Request) -> Response:
+        tx = request.query_params.get("tx")
+        try:
+            client, params, fresh_after = await self._load(tx)
+        except _PageRefusal as refusal:
+            return _error_page(_locale(request, None), refusal.code, refusal.status)
+        assert tx is not None
+        locale = _locale(request, params.get("ui_locales"))
+        session_id = request.cookies.get(self.cookie)
+        session = await self.sessions.load(session_id) if session_id else None
+        if session is None or session_id is None:
+            return _see_other(f"/login?tx={tx}")
+        ask = _ask(params)
+        scopes = (params.get("scope") or "").split()
+        wanted = granted_claims(scopes, [*ask.claims["userinfo"], *ask.claims["id_token"]])
+        if request.method == "GET":
+            labels = list(dict.fromkeys(_CONSENT_LABELS.get(c, c) for c in wanted))
+            html = render(
+                "consent",
+                locale,
+                action=f"/consent?tx={tx}",
+                page_url=f"/consent?tx={tx}",
+                csrf_token=self.sessions.csrf_token(session_id),
+                client_name=client.name,
+                claims=labels,
+            )
+            return HTMLResponse(html, headers=_PAGE_HEADERS)
+        form = await self._form(request)
+        try:
+            self.sessions.check_csrf(session_id, form.get("csrf_token"))
+        except CsrfInvalid:
+            return _error_page(locale, "session_expired", 403)
+        if form.get("decision") != "allow":
+            await self._forget(tx)
+            denied = AccessDeniedError(
+                redirect_uri=params["redirect_uri"], state=params.get("state")
+            )
+            return self._redirect_error(denied)
+        if form.get("remember") == "1":
+            async with self.database.transaction() as db:
+                row = await db.get(ConsentRow, (client.client_id, session.nin))
+                if row is None:
+                    row = ConsentRow(client_id=client.client_id, nin=session.nin)
+                    db.add(row)
+                row.scopes = sorted(set(scopes))
+                row.claims = sorted(set(wanted))
+                row.granted_at = self.clock()
+        return await self._proceed(
+            request, client, params, ask, fresh_after, tx, locale, consented=True
+        )
+
+    async def _form(self, request: Request) -> dict[str, str]:
+        try:
+            body = await _bounded_body(request, self.settings.max_body_bytes)
+            pairs = parse_qsl(body.decode(), keep_blank_values=True)
+        except (OAuth2Error, UnicodeDecodeError, ValueError):
+            return {}
+        return dict(pairs[:16])
+
+    # ----------------------------------------------------------------- /userinfo
+
+    async def userinfo(self, request: Request) -> Response:
+        """OIDC Core §5.3: the claims of the token's grant, JSON or a signed JWT."""
+        authorization = request.headers.get("authorization", "")
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token or len(token) > 8192:
+            return _bearer_error(None)
+        now = self.clock()
+        async with self.database.transaction() as db:
+            row = await db.get(TokenRow, hash_token(token.strip()))
+            grant = None
+            if row is not None and row.grant_id is not None:
+                grant = await load_grant(db, GrantRow.id == row.grant_id)
+            client = None if row is None else await get_client(db, row.client_id)
+        if (
+            row is None
+            or row.kind != "access_token"
+            or row.revoked_at is not None
+            or row.expires_at <= now
+            or grant is None
+            or grant.revoked_at is not None
+            or client is None
+        ):
+            return _bearer_error("invalid_token")
+        scopes = row.scope.split()
+        if "openid" not in scopes:
+            return _bearer_error("insufficient_scope", 403)
+        try:
+            person = await self.register.read(
+                grant.nin, requester=f"oidc:{client.client_id}", purpose="openid userinfo"
+            )
+        except RegisterError:
+            return _bearer_error("invalid_token")
+        claims: dict[str, Any] = {"sub": grant.subject}
+        claims.update(person_claims(person, granted_claims(scopes, grant.claims["userinfo"])))
+        headers = {"Cache-Control": "no-store"}
+        alg = client.userinfo_signed_response_alg
+        if alg is None:
+            return JSONResponse(claims, headers=headers)
+        # OIDC Core §5.3.2: a signed response carries iss and aud.
+        claims.update(iss=self.settings.issuer, aud=client.client_id)
+        signed = sign_jwt(
+            self.server.keyring.signer("RS256" if alg == "RS256" else "ES256"), claims
+        )
+        return Response(signed, media_type="application/jwt", headers=headers)
+
+    # ----------------------------------------------------------------- /logout
+
+    async def logout(self, request: Request) -> Response:
+        """OpenID Connect RP-Initiated Logout 1.0 §2, §3."""
+        if request.method == "POST":
+            params = await self._form(request)
+        else:
+            params = dict(request.query_params.items())
+        locale = _locale(request, params.get("ui_locales"))
+        hint = params.get("id_token_hint")
+        if not hint:
+            # Without proof of which client and person, logging out on a GET would let any
+            # page end the session (logout CSRF): refuse.
+            return _error_page(locale, "invalid_request")
+        claims = self._verify_hint(hint)
+        if claims is None:
+            return _error_page(locale, "invalid_request")
+        aud = claims.get("aud")
+        client_id = aud[0] if isinstance(aud, list) and len(aud) == 1 else aud
+        if not isinstance(client_id, str) or params.get("client_id", client_id) != client_id:
+            return _error_page(locale, "invalid_request")
+        async with self.database.transaction() as db:
+            client = await get_client(db, client_id)
+        if client is None:
+            return _error_page(locale, "invalid_client")
+        target = params.get("post_logout_redirect_uri")
+        if target is not None and target not in client.post_logout_redirect_uris:
+            # Exactly registered, or no redirect at all (no open redirect).
+            return _error_page(locale, "invalid_request")
+        session_id = request.cookies.get(self.cookie)
+        session = await self.sessions.load(session_id) if session_id else None
+        if session_id and session and self.subject(client, session.nin) == claims.get("sub"):
+            await self.sessions.end(session_id)
+        if target is None:
+            response: Response = HTMLResponse(
+                render("error", locale, code="logged_out"), headers=_PAGE_HEADERS
+            )
+        else:
+            state = params.get("state")
+            location = add_params_to_uri(target, [("state", state)]) if state else target
+            response = _see_other(location)
+        expired = self.sessions.expired_cookie()
+        response.delete_cookie(expired.name, path="/", secure=True, httponly=True, samesite="lax")
+        return response
+
+    def _verify_hint(self, hint: str) -> dict[str, Any] | None:
+        try:
+            _, payload = verify_compact(
+                hint, self.server.keyring.public_keys(), typ="JWT", algorithms=["ES256", "RS256"]
+            )
+            claims = json.loads(payload)
+        except (JoseError, JoserfcError, ValueError):
+            return None
+        # The hint may have expired (the person logs out later); it must be ours.
+        if not isinstance(claims, dict) or claims.get("iss") != self.settings.issuer:
+            return None
+        return claims
+
+
+def _fresh_after(ask: _Ask, now: datetime) -> datetime | None:
+    """The earliest acceptable auth_time under max_age (OIDC Core §3.1.2.1)."""
+    return None if ask.max_age is None else now - timedelta(seconds=ask.max_age)
+
+
+def _digest(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def _address(request: Request) -> str:
+    return request.client.host if request.client else "0.0.0.0"  # noqa: S104
+
+
+def _locale(request: Request, ui_locales: str | None) -> Locale:
+    return negotiate(ui_locales, None, request.headers.get("accept-language"))
+
+
+def _see_other(location: str) -> RedirectResponse:
+    return RedirectResponse(location, status_code=303, headers={"Cache-Control": "no-store"})
+
+
+def _with_cookies(response: Response, cookies: list[tuple[str, str, int]] | None) -> Response:
+    for name, value, max_age in cookies or []:
+        response.set_cookie(
+            name, value, max_age=max_age, path="/", secure=True, httponly=True, samesite="lax"
+        )
+    return response
+
+
+def _error_page(locale: Locale, code: str, status: int = 400) -> HTMLResponse:
+    return HTMLResponse(
+        render("error", locale, code=code), status_code=status, headers=_PAGE_HEADERS
+    )
+
+
+def _bearer_error(error: str | None, status: int = 401) -> Response:
+    """RFC 6750 §3: the challenge, with the error code when a token was presented."""
+    challenge = 'Bearer realm="userinfo"'
+    if error is not None:
+        challenge += f', error="{error}"'
+    body = {"error": error or "invalid_request"}
+    return JSONResponse(body, status_code=status, headers={"WWW-Authenticate": challenge})
