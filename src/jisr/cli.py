@@ -10,6 +10,7 @@ from jisr.exchange.central.cli import app as central_app
 from jisr.exchange.gateway.cli import app as gateway_app
 from jisr.exchange.globalconf_cli import app as globalconf_app
 from jisr.exchange.messagelog.cli import app as log_app
+from jisr.identity.cli import app as idp_app
 
 __all__ = ["app", "main"]
 
@@ -24,6 +25,7 @@ app.add_typer(central_app, name="central")
 app.add_typer(globalconf_app, name="globalconf")
 app.add_typer(gateway_app, name="gateway")
 app.add_typer(log_app, name="log")
+app.add_typer(idp_app, name="idp")
 app.command("demo", help="Start a two-country federation (MA, QA) on loopback until Ctrl-C.")(demo)
 
 

@@ -21,7 +21,13 @@ from pydantic_settings import (
 
 from jisr.ids import GatewayId, validate_part
 
-__all__ = ["CentralSettings", "CommonSettings", "GatewaySettings", "load_settings"]
+__all__ = [
+    "CentralSettings",
+    "CommonSettings",
+    "GatewaySettings",
+    "IdpSettings",
+    "load_settings",
+]
 
 CONFIG_ENV = "JISR_CONFIG"
 
@@ -192,3 +198,34 @@ class GatewaySettings(CommonSettings):
 
     def anchor_path(self) -> Path:
         return self.anchor_file or self.data_dir / "anchor.json"
+
+
+class IdpSettings(CommonSettings):
+    """Settings of ``jisr idp``: one country's identity provider and population register."""
+
+    database_file: ClassVar[str] = "idp.db"
+
+    country: Literal["MA", "QA"] = Field("MA", description="Whose register: NIN profile, names.")
+    instance: str = Field("DEV", description="X-Road instance identifier, e.g. MA or QA.")
+    port: int = Field(8002, ge=0, le=65535)
+    issuer: str | None = Field(
+        None, description="OpenID Connect issuer URL (default http://host:port)."
+    )
+    nin_office: str = Field(
+        "BK", pattern=r"^[A-Z]{2}$", description="Issuing office of Moroccan numbers (MA only)."
+    )
+    duplicates: Literal["refuse", "flag"] = Field(
+        "refuse", description="Enrolment of a possible duplicate: refuse it, or enrol and flag."
+    )
+
+    @field_validator("instance")
+    @classmethod
+    def _instance_is_identifier(cls, value: str) -> str:
+        return validate_part(value, "instance")
+
+    def issuer_url(self) -> str:
+        return (self.issuer or f"http://{self.host}:{self.port}").rstrip("/")
+
+    def register_key_path(self) -> Path:
+        """The register's event-signing key (PKCS#8 PEM, encrypted with the passphrase)."""
+        return self.data_dir / "keys" / "register.key.pem"
