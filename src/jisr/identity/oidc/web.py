@@ -188,10 +188,26 @@ class LoginFlow:
         now = self.clock()
         try:
             _, _, ask = self._validate(client, params, now)
+            self._hinted_subject(client, params)
         except OAuth2Error as error:
             return self._redirect_error(error)
         fresh_after = _fresh_after(ask, now)
         return await self._proceed(request, client, params, ask, fresh_after, None, locale)
+
+    def _hinted_subject(self, client: Client, params: Mapping[str, str]) -> str | None:
+        """The ``sub`` of a valid ``id_token_hint`` (OIDC Core §3.1.2.1): an ID token this
+        provider issued to this client (it may have expired). ``None`` without a hint; an
+        invalid hint is an ``invalid_request`` for the client."""
+        hint = params.get("id_token_hint")
+        if hint is None:
+            return None
+        claims = self._verify_hint(hint)
+        aud = None if claims is None else claims.get("aud")
+        audiences = aud if isinstance(aud, list) else [aud]
+        sub = None if claims is None else claims.get("sub")
+        if client.client_id not in audiences or not isinstance(sub, str):
+            raise self._client_error(params, "invalid_request", "invalid id_token_hint")
+        return sub
 
     async def _parameters(self, request: Request) -> dict[str, str]:
         if request.method == "POST":
@@ -273,10 +289,29 @@ class LoginFlow:
         session_id: str | None = None,
     ) -> Response:
         """Log in, step up, ask consent or issue the code: whatever the request needs next."""
+        just_logged_in = session_id is not None
         session_id = session_id or request.cookies.get(self.cookie)
         session = await self.sessions.load(session_id) if session_id else None
+        # OIDC Core §3.1.2.1: a positive response only for the person the id_token_hint
+        # names; someone else's session means a login, and if the login was just made by
+        # someone else, an error (never a code for the wrong person).
+        try:
+            hinted = self._hinted_subject(client, params)
+        except OAuth2Error as error:  # its key retired while the person was logging in
+            return _with_cookies(self._redirect_error(error), cookies)
+        other_person = (
+            session is not None
+            and hinted is not None
+            and hinted != self.subject(client, session.nin)
+        )
+        if other_person and just_logged_in:
+            if tx is not None:
+                await self._forget(tx)
+            wrong = self._client_error(params, "login_required", "not the hinted person")
+            return _with_cookies(self._redirect_error(wrong), cookies)
         needs_login = (
             session is None
+            or other_person
             or "login" in ask.prompts
             or (fresh_after is not None and session.auth_time < fresh_after)
         )
