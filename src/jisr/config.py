@@ -217,6 +217,19 @@ class IdpSettings(CommonSettings):
     duplicates: Literal["refuse", "flag"] = Field(
         "refuse", description="Enrolment of a possible duplicate: refuse it, or enrol and flag."
     )
+    subject_secret: SecretStr | None = Field(
+        None,
+        description="HMAC key of subject identifiers, at least 32 bytes "
+        "(default: <data_dir>/secrets/subject_secret, made by init). Never change it.",
+    )
+    csrf_secret: SecretStr | None = Field(
+        None,
+        description="Key of the login pages' CSRF tokens, at least 32 bytes "
+        "(default: <data_dir>/secrets/csrf_secret, made by init).",
+    )
+    registry_name: str = Field(
+        "population", pattern=r"^[a-z][a-z0-9-]{0,62}$", description="GovStack registry name."
+    )
 
     @field_validator("instance")
     @classmethod
@@ -229,3 +242,29 @@ class IdpSettings(CommonSettings):
     def register_key_path(self) -> Path:
         """The register's event-signing key (PKCS#8 PEM, encrypted with the passphrase)."""
         return self.data_dir / "keys" / "register.key.pem"
+
+    def secret_path(self, name: Literal["subject_secret", "csrf_secret", "key_passphrase"]) -> Path:
+        """Where ``jisr idp init`` keeps a generated secret (mode 0600)."""
+        return self.data_dir / "secrets" / name
+
+    def passphrase(self) -> bytes | None:
+        """The key passphrase: the setting (or its file) if given, else the generated file."""
+        given = super().passphrase()
+        if given is not None or self.key_passphrase_file or self.key_passphrase:
+            return given
+        return _first_line(self.secret_path("key_passphrase"))
+
+    def secret(self, name: Literal["subject_secret", "csrf_secret"]) -> SecretStr | None:
+        """``subject_secret`` or ``csrf_secret``: the setting, else the generated file."""
+        given: SecretStr | None = getattr(self, name)
+        if given is not None:
+            return given
+        value = _first_line(self.secret_path(name))
+        return None if value is None else SecretStr(value.decode())
+
+
+def _first_line(path: Path) -> bytes | None:
+    if not path.exists():
+        return None
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return lines[0].encode() if lines and lines[0] else None

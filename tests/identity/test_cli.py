@@ -22,7 +22,16 @@ runner = CliRunner()
 @pytest.fixture
 def idp(tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The ``jisr idp`` prefix for a fresh data directory and database."""
-    for name in ("JISR_CONFIG", "JISR_KEY_PASSPHRASE", "JISR_DUPLICATES", "JISR_COUNTRY"):
+    for name in (
+        "JISR_CONFIG",
+        "JISR_KEY_PASSPHRASE",
+        "JISR_KEY_PASSPHRASE_FILE",
+        "JISR_SUBJECT_SECRET",
+        "JISR_CSRF_SECRET",
+        "JISR_DUPLICATES",
+        "JISR_COUNTRY",
+        "JISR_ISSUER",
+    ):
         monkeypatch.delenv(name, raising=False)
     return ["idp", "--data-dir", str(tmp_path / "idp"), "--database-url", database_url]
 
@@ -40,15 +49,25 @@ class TestInit:
         """A second init keeps the signing key (same fingerprint) and enrolled persons."""
         first = run(*idp, "init")
         assert first.exit_code == 0, first.output
-        assert "signing key created (P-256, unencrypted)" in first.output
+        assert "signing key created (P-256, encrypted)" in first.output
         key = tmp_path / "idp" / "keys" / "register.key.pem"
         assert key.stat().st_mode & 0o777 == 0o600
         pem = key.read_bytes()
+        generated = {
+            name: (tmp_path / "idp" / "secrets" / name).read_bytes()
+            for name in ("key_passphrase", "subject_secret", "csrf_secret")
+        }
         run(*idp, "register", "generate", "-n", "3", "--enrol")
         second = run(*idp, "init")
         assert second.exit_code == 0, second.output
         assert "signing key kept" in second.output
         assert key.read_bytes() == pem
+        for name, value in generated.items():
+            secret = tmp_path / "idp" / "secrets" / name
+            assert secret.read_bytes() == value, f"init replaced {name}"
+            assert secret.stat().st_mode & 0o777 == 0o600
+            assert len(value.strip()) >= 32
+        assert "generated" not in second.output
         fingerprints = re.findall(r"key fingerprint: ([0-9a-f]{64})", first.output + second.output)
         assert len(set(fingerprints)) == 1
         assert run(*idp, "register", "show", "BK0000014").exit_code == 0
@@ -186,3 +205,184 @@ class TestSettings:
         result = run("idp", "--data-dir", str(tmp_path), "--country", "FR", "init")
         assert result.exit_code == 2
         assert "invalid settings" in result.output
+
+
+# ------------------------------------------------------------------ provider operations
+PASSWORD = "a long passphrase 4 the test"
+
+
+def _client_id(output: str) -> str:
+    found = re.search(r"client_id: (\S+)", output)
+    assert found, output
+    return found.group(1)
+
+
+async def _activate(database_url: str, nin: str, code: str) -> str:
+    from jisr.identity.authn import Accounts
+    from jisr.storage import Database
+
+    database = Database(database_url)
+    try:
+        account = await Accounts(database).activate(nin, code, PASSWORD, address="127.0.0.1")
+        return account.status
+    finally:
+        await database.close()
+
+
+class TestInitProvider:
+    def test_configured_secrets_are_not_generated_and_show_masked(
+        self, idp: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setenv("JISR_SUBJECT_SECRET", "s" * 40)
+        monkeypatch.setenv("JISR_KEY_PASSPHRASE", "correct horse")
+        result = run(*idp, "init")
+        assert result.exit_code == 0, result.output
+        secrets = tmp_path / "idp" / "secrets"
+        assert sorted(path.name for path in secrets.iterdir()) == ["csrf_secret"]
+        shown = json.loads(run(*idp, "config", "show").output)
+        assert shown["subject_secret"] == "**********"
+        assert shown["key_passphrase"] == "**********"
+        assert "s" * 40 not in run(*idp, "config", "show").output
+
+    def test_short_configured_secret_is_refused_by_commands_that_need_it(
+        self, idp: list[str], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setenv("JISR_CSRF_SECRET", "short")
+        assert run(*idp, "init").exit_code == 1
+
+
+class TestClients:
+    def test_add_prints_the_secret_once_and_list_shows_no_secret(self, idp: list[str]) -> None:
+        run(*idp, "init")
+        added = run(*idp, "client", "add", "--name", "Tax office batch")
+        assert added.exit_code == 0, added.output
+        secret = re.search(r"client_secret: (\S+)", added.output)
+        assert secret
+        assert "grant types: client_credentials" in added.output
+        listed = run(*idp, "client", "list")
+        assert _client_id(added.output) in listed.output
+        assert secret.group(1) not in listed.output
+
+    def test_code_flow_client_with_options(self, idp: list[str]) -> None:
+        run(*idp, "init")
+        added = run(
+            *idp,
+            "client",
+            "add",
+            "--name",
+            "Portal",
+            "--redirect-uri",
+            "https://portal.example/cb",
+            "--redirect-uri",
+            "https://portal.example/cb2",
+            "--auth-method",
+            "client_secret_post",
+            "--id-token-alg",
+            "RS256",
+            "--subject-type",
+            "public",
+        )
+        assert added.exit_code == 0, added.output
+        assert "authorization_code client_credentials refresh_token" in added.output
+        [client] = json.loads(run(*idp, "client", "list", "--json").output)
+        assert client["client_id"] == _client_id(added.output)
+        assert client["token_endpoint_auth_method"] == "client_secret_post"
+        assert client["redirect_uris"] == [
+            "https://portal.example/cb",
+            "https://portal.example/cb2",
+        ]
+        assert client["id_token_signed_response_alg"] == "RS256"
+        assert client["subject_type"] == "public"
+        assert set(client["scope"].split()) == {"openid", "profile", "address", "national_id"}
+
+    def test_public_client_has_no_secret(self, idp: list[str]) -> None:
+        run(*idp, "init")
+        added = run(
+            *idp,
+            "client",
+            "add",
+            "--name",
+            "App",
+            "--public",
+            "--redirect-uri",
+            "http://127.0.0.1:7000/cb",
+        )
+        assert added.exit_code == 0, added.output
+        assert "client_secret" not in added.output
+        assert "grant types: authorization_code refresh_token" in added.output
+
+    @pytest.mark.parametrize(
+        ("extra", "says"),
+        [
+            (["--redirect-uri", "http://portal.example/cb"], "https_required"),
+            (["--public"], "needs --redirect-uri"),
+            (["--public", "--auth-method", "client_secret_basic"], "--public"),
+            (["--auth-method", "private_key_jwt"], "required"),
+        ],
+    )
+    def test_invalid_clients_exit_2(self, idp: list[str], extra: list[str], says: str) -> None:
+        run(*idp, "init")
+        result = run(*idp, "client", "add", "--name", "Bad", *extra)
+        assert result.exit_code == 2, result.output
+        assert says in result.output
+
+
+class TestUsers:
+    def test_activation_code_is_accepted_by_authn(self, idp: list[str], database_url: str) -> None:
+        import asyncio
+
+        run(*idp, "init")
+        run(*idp, "register", "generate", "-n", "2", "--enrol")
+        first = run(*idp, "user", "activate", "BK0000014")
+        assert first.exit_code == 0, first.output
+        issued = run(*idp, "user", "activate", "BK0000014")
+        found = re.search(r"activation code for BK0000014: (\S+)", issued.output)
+        assert found, issued.output
+        code = found.group(1)
+        assert asyncio.run(_activate(database_url, "BK0000014", code)) == "active"
+        again = run(*idp, "user", "activate", "BK0000014")
+        assert again.exit_code == 1
+        assert "already active" in again.output
+        unlocked = run(*idp, "user", "unlock", "BK0000014")
+        assert unlocked.exit_code == 0, unlocked.output
+        assert "status active" in unlocked.output
+
+    def test_an_earlier_code_is_void(self, idp: list[str], database_url: str) -> None:
+        import asyncio
+
+        from jisr.identity.authn import ActivationInvalid
+
+        run(*idp, "init")
+        run(*idp, "register", "generate", "-n", "1", "--enrol")
+        old = re.findall(r": (\S+)\n", run(*idp, "user", "activate", "BK0000014").output)[0]
+        run(*idp, "user", "activate", "BK0000014")
+        with pytest.raises(ActivationInvalid):
+            asyncio.run(_activate(database_url, "BK0000014", old))
+
+    def test_unknown_nin_is_refused(self, idp: list[str]) -> None:
+        run(*idp, "init")
+        result = run(*idp, "user", "activate", "BK0000014")
+        assert result.exit_code == 1
+        assert "unknown_person" in result.output
+        assert run(*idp, "user", "unlock", "BK0000014").exit_code == 1
+
+
+class TestKeysAndTokens:
+    def test_rotate_publishes_next_keys_once(self, idp: list[str]) -> None:
+        run(*idp, "init")
+        rotated = run(*idp, "keys", "rotate")
+        assert rotated.exit_code == 0, rotated.output
+        assert "ES256: next key" in rotated.output
+        assert "RS256: next key" in rotated.output
+        again = run(*idp, "keys", "rotate", "--alg", "ES256")
+        assert again.exit_code == 1
+        assert "already published" in again.output
+
+    def test_token_create_prints_a_token_once_per_name(self, idp: list[str]) -> None:
+        run(*idp, "init")
+        created = run(*idp, "token", "create", "ops", "-s", "admin")
+        assert created.exit_code == 0, created.output
+        assert created.output.startswith("jisr_")
+        duplicate = run(*idp, "token", "create", "ops", "-s", "clients:read")
+        assert duplicate.exit_code == 1
+        assert "already_exists" in duplicate.output

@@ -1,26 +1,34 @@
-"""``jisr idp``: initialise one country's identity provider and operate its population register.
+"""``jisr idp``: initialise, serve and operate one country's identity provider.
 
-``init`` is idempotent: it keeps an existing signing key and brings the register's tables
-to the latest migration. The ``register`` commands run directly on the register's database
-with actor ``cli:<user>``, after ``init``.
+``init`` is idempotent: it keeps an existing signing key and secrets, generates the missing
+ones (files of mode 0600 under ``<data_dir>/secrets``) and brings the register's,
+authentication's and the provider's tables to the latest migration. ``serve`` runs the
+provider (:mod:`jisr.identity.app`). The other commands (``register``, ``client``, ``user``,
+``keys``, ``token``) run directly on the database, after ``init``; register commands record
+the actor ``cli:<user>``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import getpass
 import itertools
 import json
+import os
+import secrets
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from datetime import timedelta
+from enum import StrEnum
 from pathlib import Path
 from typing import Literal, TypeVar
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
+from rich.table import Column, Table
 
 from jisr.clisettings import remember_options, settings_from
 from jisr.config import IdpSettings
@@ -32,16 +40,22 @@ from jisr.crypto.keys import (
     public_key_fingerprint,
     save_private_key,
 )
+from jisr.identity import authn
+from jisr.identity import oidc as provider
+from jisr.identity.app import NotInitialised, oidc_settings, profile_of
+from jisr.identity.authn import AccountActive, Accounts, UnknownAccount
+from jisr.identity.oidc.app import TOKENS, OidcScope
+from jisr.identity.oidc.clients import ClientMetadata, list_clients, register_client
+from jisr.identity.oidc.errors import KeyRingError, RegistrationError
+from jisr.identity.oidc.keys import Algorithm, KeyRing
 from jisr.identity.register import (
-    MoroccoNin,
-    NinProfile,
     Person,
     PopulationRegister,
-    QatarNin,
     RegisterError,
     SignedEvent,
     migrate,
 )
+from jisr.identity.register.api import RegisterScope
 from jisr.identity.register.calendar import format_hijri
 from jisr.identity.register.importer import (
     ImportFileError,
@@ -55,7 +69,8 @@ from jisr.identity.register.importer import (
     write_report,
 )
 from jisr.identity.register.samples import generate as generate_samples
-from jisr.storage import Database
+from jisr.problems import Problem
+from jisr.storage import Database, utcnow
 
 __all__ = ["app"]
 
@@ -64,7 +79,20 @@ Advance = Callable[[Literal["checking", "enrolling"], int], None]
 
 app = typer.Typer(help="One country's identity provider: population register, authentication.")
 register_app = typer.Typer(help="The population register: sample data, bulk import, records.")
-app.add_typer(register_app, name="register")
+client_app = typer.Typer(help="OpenID Connect clients (relying parties, machine clients).")
+user_app = typer.Typer(help="Accounts of enrolled persons: activation codes, lockouts.")
+keys_app = typer.Typer(help="The provider's token-signing keys.")
+token_app = typer.Typer(help="Scoped API tokens for the admin API and the register data API.")
+config_app = typer.Typer(help="Effective settings.")
+for _group, _name in (
+    (register_app, "register"),
+    (client_app, "client"),
+    (user_app, "user"),
+    (keys_app, "keys"),
+    (token_app, "token"),
+    (config_app, "config"),
+):
+    app.add_typer(_group, name=_name)
 
 console = Console(soft_wrap=True)
 errors = Console(stderr=True)
@@ -91,7 +119,8 @@ def _actor() -> str:
 
 @app.command()
 def init(ctx: typer.Context) -> None:
-    """Create the data directory and the register's signing key; migrate the register."""
+    """Create the data directory, secrets and the register's signing key; migrate the
+    register, authentication and provider tables; create the first token-signing keys."""
     settings = settings_of(ctx)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     path = settings.register_key_path()
@@ -99,15 +128,60 @@ def init(ctx: typer.Context) -> None:
         key = _load_key(settings)
         console.print(f"signing key kept: {path}")
     else:
+        if settings.passphrase() is None and not _passphrase_configured(settings):
+            _write_secret(settings.secret_path("key_passphrase"))
+            console.print(f"key passphrase generated: {settings.secret_path('key_passphrase')}")
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         key = generate_private_key("p256")
         save_private_key(key, path, settings.passphrase())
         state = "encrypted" if settings.passphrase() else "[yellow]unencrypted[/yellow]"
         console.print(f"signing key created (P-256, {state}): {path}")
     console.print(f"key fingerprint: {public_key_fingerprint(key.public_key())}")
-    migrate(settings.effective_database_url())
-    console.print(f"register tables at the latest migration: {settings.masked()['database_url']}")
+    for name in ("subject_secret", "csrf_secret"):
+        secret_file = settings.secret_path(name)
+        if getattr(settings, name) is None and not secret_file.exists():
+            _write_secret(secret_file)
+            console.print(f"{name} generated: {secret_file}")
+    url = settings.effective_database_url()
+    for migrate_one in (migrate, authn.migrate, provider.migrate):
+        migrate_one(url)
+    console.print(
+        "register, authentication and provider tables at the latest migration: "
+        f"{settings.masked()['database_url']}"
+    )
+    _with_database(settings, lambda database: _keyring(settings, database).initialise(utcnow()))
     console.print(f"idp {settings.country} ready in {settings.data_dir}")
+
+
+def _passphrase_configured(settings: IdpSettings) -> bool:
+    return settings.key_passphrase is not None or settings.key_passphrase_file is not None
+
+
+def _write_secret(path: Path) -> None:
+    """A new random secret (64 URL-safe characters) in a file only the owner can read."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+        file.write(secrets.token_urlsafe(48) + "\n")
+
+
+def _with_database(settings: IdpSettings, operation: Callable[[Database], Awaitable[T]]) -> T:
+    async def run() -> T:
+        database = Database(settings.effective_database_url())
+        try:
+            return await operation(database)
+        finally:
+            await database.close()
+
+    return asyncio.run(run())
+
+
+def _keyring(settings: IdpSettings, database: Database) -> KeyRing:
+    try:
+        return KeyRing(database, oidc_settings(settings))
+    except (NotInitialised, ValueError) as error:
+        errors.print(f"[red]cannot use the provider's settings[/red]: {error}")
+        raise typer.Exit(1) from None
 
 
 def _load_key(settings: IdpSettings) -> PrivateKey:
@@ -122,18 +196,12 @@ def _load_key(settings: IdpSettings) -> PrivateKey:
         raise typer.Exit(1) from None
 
 
-def _profile(settings: IdpSettings) -> NinProfile:
-    profile = MoroccoNin(settings.nin_office) if settings.country == "MA" else QatarNin()
-    # NinProfile declares ``country: str`` (settable); the profiles are frozen dataclasses.
-    return profile  # type: ignore[return-value]
-
-
 @asynccontextmanager
 async def _register(settings: IdpSettings, key: PrivateKey) -> AsyncIterator[PopulationRegister]:
     database = Database(settings.effective_database_url())
     try:
         yield PopulationRegister(
-            database, profile=_profile(settings), key=key, duplicates=settings.duplicates
+            database, profile=profile_of(settings), key=key, duplicates=settings.duplicates
         )
     finally:
         await database.close()
@@ -367,4 +435,339 @@ def _or_exit(operation: Callable[[], T]) -> T:
         return operation()
     except RegisterError as error:
         errors.print(f"[red]{error.code}[/red]: {error}")
+        raise typer.Exit(1) from None
+
+
+# ------------------------------------------------------------------ serving
+@app.command()
+def serve(ctx: typer.Context) -> None:
+    """Serve the provider, the register data API (/registry) and /health, /ready, /metrics
+    on host:port until Ctrl-C or SIGTERM, then finish the requests in flight and stop."""
+    from jisr.observability import configure_logging
+
+    settings = settings_of(ctx)
+    configure_logging(settings.log_level, settings.log_format)
+    with (
+        contextlib.suppress(KeyboardInterrupt),
+        asyncio.Runner(loop_factory=_loop_factory()) as runner,
+    ):
+        runner.run(_serve(settings))
+
+
+def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop when installed (uvicorn[standard] brings it): a faster event loop."""
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
+
+
+async def _serve(settings: IdpSettings) -> None:
+    import structlog
+    import uvicorn
+
+    from jisr.exchange.gateway.app import until_signalled
+    from jisr.identity.app import create_idp_app
+
+    try:
+        application, _ = create_idp_app(settings)
+    except (NotInitialised, KeyLoadError, ValueError) as error:
+        errors.print(f"[red]cannot start the identity provider[/red]: {error}")
+        raise typer.Exit(1) from None
+    config = uvicorn.Config(
+        application,
+        host=settings.host,
+        port=settings.port,
+        lifespan="on",
+        log_config=None,
+        access_log=False,
+        server_header=False,
+        proxy_headers=False,
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            errors.print(f"[red]the server did not start[/red]: {task.exception()!r}")
+            raise typer.Exit(1)
+        await asyncio.sleep(0.02)
+    structlog.get_logger("jisr.idp").info(
+        "idp.started", issuer=settings.issuer_url(), host=settings.host, port=settings.port
+    )
+    try:
+        await until_signalled([task])
+    finally:
+        server.should_exit = True
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.wait_for(task, timeout=30)
+
+
+@config_app.command("show")
+def config_show(ctx: typer.Context) -> None:
+    """The effective settings as JSON; secrets and database passwords masked."""
+    console.print_json(json.dumps(settings_of(ctx).masked()))
+
+
+# ------------------------------------------------------------------ clients
+class AuthMethodChoice(StrEnum):
+    CLIENT_SECRET_BASIC = "client_secret_basic"  # noqa: S105 (a method name)
+    CLIENT_SECRET_POST = "client_secret_post"  # noqa: S105 (a method name)
+    PRIVATE_KEY_JWT = "private_key_jwt"
+    NONE = "none"
+
+
+class AlgChoice(StrEnum):
+    ES256 = "ES256"
+    RS256 = "RS256"
+
+
+class SubjectChoice(StrEnum):
+    PAIRWISE = "pairwise"
+    PUBLIC = "public"
+
+
+_CODE_SCOPE = "openid profile address national_id"
+
+
+@client_app.command("add")
+def client_add(
+    ctx: typer.Context,
+    name: str = typer.Option(..., "--name", help="The client's name, shown on consent."),
+    redirect_uri: list[str] = typer.Option(
+        [], "--redirect-uri", help="Redirect URI (repeatable); enables the code flow."
+    ),
+    public: bool = typer.Option(False, "--public", help="A public client (auth method none)."),
+    auth_method: AuthMethodChoice | None = typer.Option(
+        None, "--auth-method", help="Token endpoint authentication (default client_secret_basic)."
+    ),
+    jwks: Path | None = typer.Option(
+        None, "--jwks", exists=True, dir_okay=False, help="JWK Set file (private_key_jwt)."
+    ),
+    id_token_alg: AlgChoice = typer.Option(AlgChoice.ES256, "--id-token-alg"),
+    subject_type: SubjectChoice = typer.Option(SubjectChoice.PAIRWISE, "--subject-type"),
+    scope: str | None = typer.Option(
+        None, help=f"Scopes it may ask (default with redirect URIs: {_CODE_SCOPE!r})."
+    ),
+) -> None:
+    """Register a client; print its client_id and its secret (shown only this once).
+
+    With redirect URIs the client gets the authorization-code and refresh-token grants; a
+    confidential client also gets client_credentials.
+    """
+    method = _auth_method(public, auth_method)
+    if method == "none" and not redirect_uri:
+        errors.print("[red]a public client needs --redirect-uri[/red] (it has no secret)")
+        raise typer.Exit(2)
+    grants = [] if method == "none" else ["client_credentials"]
+    if redirect_uri:
+        grants += ["authorization_code", "refresh_token"]
+    try:
+        metadata = ClientMetadata(
+            client_name=name,
+            redirect_uris=redirect_uri,
+            grant_types=grants,
+            response_types=["code"] if redirect_uri else [],
+            scope=scope if scope is not None else (_CODE_SCOPE if redirect_uri else ""),
+            token_endpoint_auth_method=method,
+            jwks=json.loads(jwks.read_text(encoding="utf-8")) if jwks else None,
+            id_token_signed_response_alg=id_token_alg.value,
+            subject_type=subject_type.value,
+        )
+    except (ValueError, OSError) as error:
+        errors.print(f"[red]invalid client[/red]: {error}")
+        raise typer.Exit(2) from None
+
+    async def add(database: Database) -> provider.Registered:
+        async with database.transaction() as session:
+            return await register_client(session, metadata, utcnow())
+
+    try:
+        registered = _with_database(settings_of(ctx), add)
+    except RegistrationError as error:
+        problem = error.problem()
+        errors.print(f"[red]{problem.code}[/red]: {problem.detail}")
+        for item in problem.errors:
+            errors.print(f"  {item.field}: {item.rule} ({item.message})")
+        raise typer.Exit(2) from None
+    client = registered.client
+    console.print(f"client_id: {client.client_id}")
+    if registered.client_secret is not None:
+        console.print(f"client_secret: {registered.client_secret}")
+        console.print("the secret is shown only this once; store it now")
+    console.print(f"grant types: {' '.join(client.grant_types)}")
+
+
+def _auth_method(public: bool, chosen: AuthMethodChoice | None) -> provider.clients.AuthMethod:
+    if public and chosen not in (None, AuthMethodChoice.NONE):
+        errors.print("[red]--public takes no --auth-method other than none[/red]")
+        raise typer.Exit(2)
+    if public or chosen is AuthMethodChoice.NONE:
+        return "none"
+    if chosen is None:
+        return "client_secret_basic"
+    method: provider.clients.AuthMethod = chosen.value  # type: ignore[assignment]
+    return method
+
+
+@client_app.command("list")
+def client_list(
+    ctx: typer.Context,
+    as_json: bool = typer.Option(False, "--json", help="One JSON array, for scripts."),
+) -> None:
+    """Every registered client (no secrets)."""
+
+    async def clients(database: Database) -> list[provider.Client]:
+        async with database.transaction() as session:
+            return await list_clients(session)
+
+    found = _with_database(settings_of(ctx), clients)
+    if as_json:
+        rows = [
+            {
+                "client_id": client.client_id,
+                "client_name": client.name,
+                "token_endpoint_auth_method": client.token_endpoint_auth_method,
+                "grant_types": list(client.grant_types),
+                "redirect_uris": list(client.redirect_uris),
+                "scope": " ".join(client.scopes),
+                "subject_type": client.subject_type,
+                "id_token_signed_response_alg": client.id_token_signed_response_alg,
+                "created_at": client.created_at.isoformat(),
+            }
+            for client in found
+        ]
+        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    table = Table(
+        Column("client_id", no_wrap=True, min_width=26),
+        Column("name", overflow="fold"),
+        Column("auth method", no_wrap=True),
+        Column("grant types", overflow="fold"),
+        Column("redirect URIs", overflow="fold"),
+    )
+    for client in found:
+        table.add_row(
+            client.client_id,
+            client.name,
+            client.token_endpoint_auth_method,
+            " ".join(client.grant_types),
+            " ".join(client.redirect_uris) or "-",
+        )
+    console.print(table)
+
+
+# ------------------------------------------------------------------ users
+class _Deceased(Exception):
+    pass
+
+
+@user_app.command("activate")
+def user_activate(ctx: typer.Context, nin: str) -> None:
+    """Issue a one-time activation code for NIN (enrolled, living) and print it; it voids
+    earlier codes. Deliver it out of band; the person chooses a password with it."""
+    settings = settings_of(ctx)
+    key = _load_key(settings)
+
+    async def issue(database: Database) -> authn.ActivationCode:
+        register = PopulationRegister(database, profile=profile_of(settings), key=key)
+        person = await register.read(nin, requester=_actor(), purpose="account activation")
+        if person.status != "living":
+            raise _Deceased(person.nin)
+        return await Accounts(database).issue_activation(person.nin)
+
+    try:
+        issued = _with_database(settings, issue)
+    except RegisterError as error:
+        errors.print(f"[red]{error.code}[/red]: {error}")
+        raise typer.Exit(1) from None
+    except AccountActive:
+        errors.print(f"[red]account_active[/red]: the account of {nin} is already active")
+        raise typer.Exit(1) from None
+    except _Deceased:
+        errors.print(f"[red]deceased[/red]: {nin} is recorded as deceased; no account")
+        raise typer.Exit(1) from None
+    console.print(f"activation code for {issued.nin}: {issued.code}")
+    console.print(
+        f"valid until {issued.expires_at.isoformat(timespec='minutes')}; earlier codes void"
+    )
+
+
+@user_app.command("unlock")
+def user_unlock(ctx: typer.Context, nin: str) -> None:
+    """Lift NIN's lockout after too many failed logins and forget its failures."""
+    try:
+        account = _with_database(settings_of(ctx), lambda database: Accounts(database).unlock(nin))
+    except UnknownAccount:
+        errors.print(f"[red]unknown_account[/red]: {nin} has no account")
+        raise typer.Exit(1) from None
+    console.print(f"{account.nin} unlocked (status {account.status})")
+
+
+# ------------------------------------------------------------------ keys
+@keys_app.command("rotate")
+def keys_rotate(
+    ctx: typer.Context,
+    alg: list[AlgChoice] = typer.Option(
+        list(AlgChoice), "--alg", help="Algorithm(s) to rotate (default both)."
+    ),
+) -> None:
+    """Publish a next key per algorithm; a running provider promotes it to active once the
+    publish lead (24 h) has passed, so relying parties' JWKS caches have it first. Exit 1
+    if an algorithm already has a next key."""
+    settings = settings_of(ctx)
+
+    async def rotate(database: Database) -> list[str]:
+        ring = _keyring(settings, database)
+        now = utcnow()
+        await ring.initialise(now)
+        lines = []
+        for one in alg:
+            algorithm: Algorithm = one.value
+            try:
+                key = await ring.rotate(algorithm, now)
+            except KeyRingError as error:
+                lines.append(f"{one.value}: not rotated, {error}")
+                continue
+            lines.append(
+                f"{one.value}: next key {key.kid} published; signs from "
+                f"{key.not_before.isoformat(timespec='minutes')}"
+            )
+        return lines
+
+    lines = _with_database(settings, rotate)
+    for line in lines:
+        console.print(line)
+    if any("not rotated" in line for line in lines):
+        raise typer.Exit(1)
+
+
+# ------------------------------------------------------------------ tokens
+class TokenScope(StrEnum):
+    ADMIN = OidcScope.ADMIN.value
+    CLIENTS_READ = OidcScope.CLIENTS_READ.value
+    CLIENTS_WRITE = OidcScope.CLIENTS_WRITE.value
+    KEYS_WRITE = OidcScope.KEYS_WRITE.value
+    REGISTER_READ = RegisterScope.READ.value
+    REGISTER_WRITE = RegisterScope.WRITE.value
+
+
+@token_app.command("create")
+def token_create(
+    ctx: typer.Context,
+    name: str,
+    scope: list[TokenScope] = typer.Option(..., "--scope", "-s"),
+    expires_days: int | None = typer.Option(None, min=1),
+) -> None:
+    """Create a Bearer token for /api/v1 and /registry; the secret is printed once."""
+    expires = utcnow() + timedelta(days=expires_days) if expires_days else None
+
+    async def create(database: Database) -> str:
+        async with database.transaction() as session:
+            return await TOKENS.create(session, name, scope, expires)
+
+    try:
+        typer.echo(_with_database(settings_of(ctx), create))
+    except Problem as problem:
+        errors.print(f"[red]{problem.code}[/red]: {problem.detail}")
         raise typer.Exit(1) from None

@@ -13,12 +13,14 @@ updates the person's projection (docs/identity.md, Data flow). Rules beyond the 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jisr.crypto.keys import PrivateKey
@@ -29,6 +31,7 @@ from jisr.identity.register.errors import (
     InvalidEvent,
     InvalidInput,
     Problem,
+    RegisterError,
     UnknownPerson,
 )
 from jisr.identity.register.events import (
@@ -44,14 +47,74 @@ from jisr.identity.register.events import (
     verify_chain,
 )
 from jisr.identity.register.matching import DefaultNameMatcher, NameMatcher, PersonNames
+from jisr.identity.register.models import PersonRow
+from jisr.identity.register.names import ScriptedName, normalise_arabic, normalise_latin
 from jisr.identity.register.nin import NinProfile
-from jisr.identity.register.person import Person, apply_event
+from jisr.identity.register.person import Person, apply_event, person_from_row, place_key
 from jisr.storage import Database, upgrade, utcnow
 
-__all__ = ["MIGRATIONS", "VERSION_TABLE", "PopulationRegister", "migrate"]
+__all__ = [
+    "MIGRATIONS",
+    "VERSION_TABLE",
+    "BulkEnrolError",
+    "NameQuery",
+    "PersonQuery",
+    "PopulationRegister",
+    "migrate",
+]
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 VERSION_TABLE = "alembic_version_register"
+
+
+class NameQuery(BaseModel):
+    """A name to match: each script given is compared after normalisation (names.py)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    arab: str | None = Field(None, min_length=1, max_length=500)
+    latn: str | None = Field(None, min_length=1, max_length=500)
+    tfng: str | None = Field(None, min_length=1, max_length=500)
+
+
+class PersonQuery(BaseModel):
+    """Exact filters over current records, all of which must hold (see :meth:`search`)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    nin: str | None = Field(None, min_length=1, max_length=32)
+    given_name: NameQuery | None = None
+    family_name: NameQuery | None = None
+    date_of_birth: date | None = None
+    place_of_birth: str | None = Field(None, min_length=1, max_length=500)
+    sex: Literal["F", "M"] | None = None
+    nationality: str | None = Field(None, pattern=r"^[A-Z]{2}$")
+    status: Literal["living", "deceased"] | None = None
+
+    def is_empty(self) -> bool:
+        return not self.model_dump(exclude_none=True)
+
+
+class BulkEnrolError(RegisterError):
+    """Row ``index`` of a :meth:`PopulationRegister.bulk_enrol` call was refused.
+
+    ``error`` is what :meth:`PopulationRegister.enrol` raises for that row on its own: an
+    :class:`InvalidInput` with the same field problems, or a :class:`DuplicatePerson`.
+    ``enrolled`` holds the numbers of rows ``0 .. len(enrolled) - 1``, committed by earlier
+    batches; the refused row's batch wrote nothing and no later row was looked at.
+    """
+
+    def __init__(self, index: int, error: InvalidInput | DuplicatePerson, enrolled: list[str]):
+        self.index = index
+        self.error = error
+        self.enrolled = list(enrolled)
+        self.code = error.code
+        super().__init__(f"births[{index}]: {error}")
+
+
+# Where a person the duplicate check compares with comes from: registered (index None) or
+# an earlier row of the batch being enrolled (its index in the input).
+_Known = tuple[str, int | None, PersonNames]
 
 
 def migrate(url: str) -> None:
@@ -104,6 +167,148 @@ class PopulationRegister:
             await _store.append_event(session, sign_event(event, 1, self.key))
         return person
 
+    async def bulk_enrol(
+        self,
+        births: Iterable[BirthRegistration | Mapping[str, Any]],
+        *,
+        recorded_by: str,
+        legal_basis: str,
+        batch: int = 500,
+        progress: Callable[[int], None] | None = None,
+    ) -> list[str]:
+        """Enrol many persons, ``batch`` per transaction; return their numbers in input order.
+
+        Each row goes through what :meth:`enrol` does, in the same order and with the same
+        errors: validation, parents, the duplicate check (against registered persons *and*
+        earlier rows of the call), number allocation, the signed ``birth_registration``
+        event, the person row. What is batched is the database work: one lock statement,
+        one indexed duplicate-check query, one parents query, one counter update per
+        numbering scope and two multi-row INSERTs per batch, in one transaction that takes
+        the same write lock as :meth:`enrol` (PostgreSQL: every birth date of the batch).
+
+        A refused row (:class:`BulkEnrolError`, wrapping enrol's own error) refuses its
+        **whole batch**, which writes nothing, and stops the call; earlier batches stay
+        committed, their numbers in ``error.enrolled``, so a caller resumes at
+        ``births[len(error.enrolled):]``. Under policy ``refuse`` a row matching an earlier
+        row of the same batch is a duplicate too, named ``births[j]`` among the candidates;
+        under ``flag`` both are enrolled and the later one flagged, as sequential
+        :meth:`enrol` calls would. ``progress`` is called with the count committed so far
+        after each batch.
+        """
+        if batch < 1:
+            raise ValueError(f"batch must be at least 1, got {batch}")
+        enrolled: list[str] = []
+        pending: list[BirthRegistration | Mapping[str, Any]] = []
+        for item in births:
+            pending.append(item)
+            if len(pending) == batch:
+                await self._enrol_batch(pending, enrolled, recorded_by, legal_basis)
+                pending = []
+                if progress is not None:
+                    progress(len(enrolled))
+        if pending:
+            await self._enrol_batch(pending, enrolled, recorded_by, legal_basis)
+            if progress is not None:
+                progress(len(enrolled))
+        return enrolled
+
+    async def _enrol_batch(
+        self,
+        items: list[BirthRegistration | Mapping[str, Any]],
+        enrolled: list[str],
+        recorded_by: str,
+        legal_basis: str,
+    ) -> None:
+        """One transaction of :meth:`bulk_enrol`; append the batch's numbers to ``enrolled``."""
+        first, now = len(enrolled), self.clock()
+        births: list[BirthRegistration] = []
+        scopes: list[str | InvalidInput] = []
+        for offset, item in enumerate(items):
+            try:
+                birth = parse_model(BirthRegistration, item)
+                _raise_if(self._birth_problems(birth, now.date()))
+            except InvalidInput as error:
+                raise BulkEnrolError(first + offset, error, enrolled) from error
+            births.append(birth)
+            scopes.append(self._scope(birth))
+        backend = self.database.backend
+        async with self.database.transaction() as session:
+            await _store.begin_bulk_write(session, backend, (b.date_of_birth for b in births))
+            parents = await _store.birth_dates_of(session, (p for b in births for p in b.parents))
+            known = await self._known_born(session, births)
+            counts = Counter(scope for scope in scopes if isinstance(scope, str))
+            sequence = {
+                scope: await _store.reserve_sequence(session, backend, scope, count)
+                for scope, count in sorted(counts.items())
+            }
+            persons: list[Person] = []
+            signed: list[SignedEvent] = []
+            for offset, (birth, scope) in enumerate(zip(births, scopes, strict=True)):
+                index = first + offset
+                key = (birth.date_of_birth, place_key(birth.place_of_birth))
+                names = PersonNames(birth.given_name, birth.family_name)
+                try:
+                    _raise_if(_known_parent_problems(birth, parents))
+                    matches = [
+                        (nin, row)
+                        for nin, row, other in known.get(key, [])
+                        if self.matcher.same_person_names(other, names)
+                    ]
+                    if matches and self.duplicates == "refuse":
+                        raise DuplicatePerson(
+                            sorted(nin if row is None else f"births[{row}]" for nin, row in matches)
+                        )
+                    if isinstance(scope, InvalidInput):
+                        raise scope
+                    nin = self._number(birth, sequence[scope])
+                except (InvalidInput, DuplicatePerson) as error:
+                    raise BulkEnrolError(index, error, enrolled) from error
+                sequence[scope] += 1
+                candidates = sorted(match for match, _ in matches)
+                record = BirthRecord(**birth.model_dump(), possible_duplicate_of=candidates)
+                event = self._event(
+                    "birth_registration", nin, record, now, recorded_by, legal_basis
+                )
+                persons.append(apply_event(None, event))
+                signed.append(sign_event(event, 1, self.key))
+                known.setdefault(key, []).append((nin, index, names))
+            await _store.insert_persons(session, persons, now)
+            await _store.append_events(session, signed)
+        enrolled.extend(person.nin for person in persons)
+
+    async def _known_born(
+        self, session: AsyncSession, births: list[BirthRegistration]
+    ) -> dict[tuple[date, str], list[_Known]]:
+        """Registered persons sharing a birth date and place with one of ``births``."""
+        pairs = ((b.date_of_birth, place_key(b.place_of_birth)) for b in births)
+        known: dict[tuple[date, str], list[_Known]] = {}
+        for row in await _store.names_born(session, pairs):
+            names = PersonNames(
+                ScriptedName.model_construct(
+                    arab=row.given_arab, latn=row.given_latn, tfng=row.given_tfng
+                ),
+                ScriptedName.model_construct(
+                    arab=row.family_arab, latn=row.family_latn, tfng=row.family_tfng
+                ),
+            )
+            known.setdefault((row.date_of_birth, row.place_key), []).append((row.nin, None, names))
+        return known
+
+    def _scope(self, birth: BirthRegistration) -> str | InvalidInput:
+        """The numbering scope of ``birth``, or the error :meth:`_allocate` would raise."""
+        born, nationality = birth.date_of_birth, birth.nationality
+        try:
+            return self.profile.scope(date_of_birth=born, nationality=nationality)
+        except ValueError as error:
+            return InvalidInput([Problem("nationality", "nin_profile", str(error))])
+
+    def _number(self, birth: BirthRegistration, sequence: int) -> str:
+        born, nationality = birth.date_of_birth, birth.nationality
+        try:
+            return self.profile.format(sequence, date_of_birth=born, nationality=nationality)
+        except ValueError as error:
+            raise InvalidInput([Problem("nationality", "nin_profile", str(error))]) from error
+
     async def record(
         self,
         nin: str,
@@ -134,13 +339,60 @@ class PopulationRegister:
         return updated
 
     async def read(self, nin: str, *, requester: str, purpose: str) -> Person:
-        """The person's current record; the read is recorded in ``register_reads``."""
-        async with self.database.transaction() as session:
-            person = await _store.load_person(session, nin)
+        """The person's current record; the read is recorded in ``register_reads``.
+
+        One transaction on a Core connection (no ORM session: the hot path of every
+        disclosure): the audit row is written first, then the record read; an unknown
+        number rolls the audit row back. Writing first matters on SQLite: a transaction
+        that reads and then writes cannot wait for a concurrent writer (its snapshot is
+        stale, SQLITE_BUSY at once), one that writes first waits its turn.
+        """
+        async with self.database.engine.begin() as connection:
+            await _store.record_read_core(connection, nin, requester, purpose, self.clock())
+            person = await _store.fetch_person(connection, nin)
             if person is None:
                 raise UnknownPerson(nin)
-            await _store.record_read(session, nin, requester, purpose, self.clock())
         return person
+
+    async def get(self, nin: str) -> Person:
+        """The person's current record, **without** recording a read.
+
+        For the register's own processing only (consistency checks, the registrar's own
+        workflow before a write, benchmarks); never to answer an external party: every
+        disclosure goes through :meth:`read` or :meth:`search`, which write the audit row
+        (docs/identity.md, Data flow §4). Raises :class:`UnknownPerson`.
+        """
+        async with self.database.engine.connect() as connection:
+            person = await _store.fetch_person(connection, nin)
+        if person is None:
+            raise UnknownPerson(nin)
+        return person
+
+    async def search(
+        self,
+        query: PersonQuery,
+        *,
+        requester: str,
+        purpose: str,
+        offset: int = 0,
+        limit: int = 10,
+        descending: bool = False,
+    ) -> tuple[int, list[Person]]:
+        """How many records match ``query`` and one page of them, ordered by number.
+
+        Each returned person's read is recorded in ``register_reads``; a search that
+        returns nobody is recorded once with an empty ``nin``, so every query leaves a trace.
+        """
+        where = _query_conditions(query)
+        order = PersonRow.nin.desc() if descending else PersonRow.nin
+        page = select(PersonRow).where(*where).order_by(order).offset(offset).limit(limit)
+        async with self.database.transaction() as session:
+            count = await session.scalar(select(func.count()).select_from(PersonRow).where(*where))
+            persons = [person_from_row(row) for row in (await session.execute(page)).scalars()]
+            now = self.clock()
+            for nin in [p.nin for p in persons] or [""]:
+                await _store.record_read(session, nin, requester, purpose, now)
+        return int(count or 0), persons
 
     async def history(self, nin: str) -> list[Event]:
         """The person's events in order, each signature, hash and chain link re-verified."""
@@ -208,6 +460,35 @@ class PopulationRegister:
         )
 
 
+def _query_conditions(query: PersonQuery) -> list[ColumnElement[bool]]:
+    """SQL conditions of ``query``: names and place as the duplicate check compares them."""
+    row = PersonRow
+    where: list[ColumnElement[bool]] = []
+    for name, columns in (
+        (query.given_name, (row.given_arab_norm, row.given_latn_norm, row.given_tfng)),
+        (query.family_name, (row.family_arab_norm, row.family_latn_norm, row.family_tfng)),
+    ):
+        if name is not None:
+            arab, latn, tfng = columns
+            if name.arab is not None:
+                where.append(arab == normalise_arabic(name.arab))
+            if name.latn is not None:
+                where.append(latn == normalise_latin(name.latn))
+            if name.tfng is not None:
+                where.append(tfng == name.tfng)
+    if query.place_of_birth is not None:
+        where.append(row.place_key == place_key(query.place_of_birth))
+    exact: list[tuple[Any, Any]] = [
+        (row.nin, query.nin),
+        (row.date_of_birth, query.date_of_birth),
+        (row.sex, query.sex),
+        (row.nationality, query.nationality),
+        (row.status, query.status),
+    ]
+    where += [column == value for column, value in exact if value is not None]
+    return where
+
+
 def _raise_if(problems: list[Problem]) -> None:
     if problems:
         raise InvalidInput(problems)
@@ -221,6 +502,19 @@ async def _parent_problems(session: AsyncSession, birth: BirthRegistration) -> l
         if parent is None:
             problems.append(Problem(field, "unknown_person", f"no person {nin}"))
         elif parent.date_of_birth >= birth.date_of_birth:
+            problems.append(Problem(field, "date_order", "a parent is born before the child"))
+    return problems
+
+
+def _known_parent_problems(birth: BirthRegistration, born: Mapping[str, date]) -> list[Problem]:
+    """:func:`_parent_problems` against ``born`` (``{nin: date_of_birth}``, loaded at once)."""
+    problems: list[Problem] = []
+    for index, nin in enumerate(birth.parents):
+        parent = born.get(nin)
+        field = f"parents[{index}]"
+        if parent is None:
+            problems.append(Problem(field, "unknown_person", f"no person {nin}"))
+        elif parent >= birth.date_of_birth:
             problems.append(Problem(field, "date_order", "a parent is born before the child"))
     return problems
 
