@@ -17,6 +17,7 @@ is served by uvicorn in one event loop until Ctrl-C.
 from __future__ import annotations
 
 import asyncio
+import secrets
 import shutil
 import socket
 from collections.abc import Awaitable, Callable
@@ -118,11 +119,27 @@ class DemoCentral:
         return self.settings.base_url()
 
 
+#: Below Linux's ephemeral range (32768-60999), from which the kernel picks both ``bind(0)``
+#: ports and the source ports of outgoing connections: a port handed out from the ephemeral
+#: range can be taken by any client connection before the server binds it.
+_PORTS = (20000, 32768)
+_handed_out: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
+    """A loopback TCP port that nobody holds now, not handed out before by this process."""
+    for _ in range(500):
+        port = _PORTS[0] + secrets.randbelow(_PORTS[1] - _PORTS[0])
+        if port in _handed_out:
+            continue
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
         return port
+    raise RuntimeError("no free loopback port between 20000 and 32767")
 
 
 def prepare(root: Path, countries: tuple[Country, ...] = COUNTRIES) -> list[DemoCentral]:
