@@ -317,13 +317,8 @@ def _print_import(result: ImportResult, report: Path | None) -> None:
         f"{result.rows} rows ({result.mode}): {len(result.enrolled)} enrolled, "
         f"{result.rejected_rows} rejected"
     )
-    if result.mode == "all-or-nothing" and result.rejected and not result.partial:
+    if result.mode == "all-or-nothing" and result.rejected:
         console.print("nothing was written: every row must pass")
-    if result.partial:
-        errors.print(
-            f"[red]stopped midway[/red]: {len(result.enrolled)} rows were enrolled before "
-            "the rejected one; the rows after it were not"
-        )
     _print_rejections(result)
     if report is not None:
         console.print(f"report: {report}")

@@ -125,7 +125,6 @@ class TestAllOrNothing:
             (3, "date_of_birth", "date"),
             (5, "family_name_latn", "script"),
         ]
-        assert not result.partial
         assert await _persons(database) == 0
 
     async def test_all_good_rows_are_enrolled_in_order(
@@ -171,21 +170,20 @@ class TestAllOrNothing:
         second = await register.read(result.enrolled[1][1], requester="t", purpose="t")
         assert second.possible_duplicate
 
-    async def test_failure_while_enrolling_stops_and_is_marked_partial(
+    async def test_failure_while_enrolling_writes_nothing(
         self, register: PopulationRegister, database: Database
     ) -> None:
-        """What the check pass cannot foresee (here: the office's last serial) stops the
-        import at that row; rows before it stay enrolled and the result says so."""
+        """What the check pass cannot foresee (here: the office's last serial) refuses that
+        row, and the one transaction of the import writes nothing, not even earlier rows."""
         async with database.transaction() as session:
             await session.execute(insert(SequenceRow).values(scope="MA:BK", next_value=999_998))
         third = {**AHMED, "date_of_birth": "1970-03-03"}
         result = await _import(register, read_csv(_csv(AHMED, SALMA, third)), "all-or-nothing")
-        assert result.partial
-        assert [line for line, _ in result.enrolled] == [2]
+        assert result.enrolled == []
         assert [(r.row, r.field, r.rule) for r in result.rejected] == [
             (3, "nationality", "nin_profile")
         ]
-        assert await _persons(database) == 1
+        assert await _persons(database) == 0
 
 
 class TestReading:
@@ -260,7 +258,8 @@ class TestRoundTrip:
     async def test_progress_reports_every_row_in_both_phases(
         self, register: PopulationRegister
     ) -> None:
-        """all-or-nothing reports each row while checking, then each row while enrolling."""
+        """all-or-nothing reports each row while checking, then the rows its one transaction
+        enrolled."""
         seen: list[tuple[str, int]] = []
         await import_rows(
             register,
@@ -269,4 +268,4 @@ class TestRoundTrip:
             lambda phase, done: seen.append((phase, done)),
             **RECORDED,
         )
-        assert seen == [("checking", 1)] * 2 + [("enrolling", 1)] * 2
+        assert seen == [("checking", 1)] * 2 + [("enrolling", 2)]

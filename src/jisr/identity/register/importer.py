@@ -15,12 +15,11 @@ the rule and a reason. Modes:
 * ``per-row``: every row is enrolled in its own transaction; good rows are written, bad
   rows reported.
 * ``all-or-nothing``: every row is checked first (schemas, scripts, dates, parents, the
-  NIN profile, duplicates against the register *and* within the file) and nothing is
-  written if any row fails. The register enrols one person per transaction, so the rows
-  are then enrolled one by one: if an enrolment still fails in that second pass (another
-  writer registered the same person meanwhile, the database went away, an office ran out
-  of serials), the rows before it stay enrolled, the import stops and the result is marked
-  ``partial``.
+  NIN profile, duplicates against the register *and* within the file), so that every
+  problem of the file is reported at once; if any row fails nothing is written. The rows
+  are then enrolled with :meth:`PopulationRegister.bulk_enrol` in **one transaction**:
+  what the check could not foresee (another writer enrolling the same person meanwhile,
+  an office running out of serials) refuses that row and the whole import writes nothing.
 """
 
 from __future__ import annotations
@@ -41,7 +40,7 @@ from jisr.identity.register.events import BirthRegistration
 from jisr.identity.register.matching import PersonNames
 from jisr.identity.register.names import ScriptedName
 from jisr.identity.register.person import place_key
-from jisr.identity.register.register import PopulationRegister, _parent_problems
+from jisr.identity.register.register import BulkEnrolError, PopulationRegister, _parent_problems
 from jisr.identity.register.samples import SamplePerson
 
 __all__ = [
@@ -122,13 +121,12 @@ class Rejection:
 
 @dataclass
 class ImportResult:
-    """What an import did: numbers enrolled per row, rejections, whether it stopped midway."""
+    """What an import did: numbers enrolled per row, and rejections."""
 
     mode: Mode
     rows: int = 0
     enrolled: list[tuple[int, str]] = field(default_factory=list)
     rejected: list[Rejection] = field(default_factory=list)
-    partial: bool = False
 
     @property
     def rejected_rows(self) -> int:
@@ -291,11 +289,23 @@ async def import_rows(
     await _check_all(register, checked, result, report)
     if result.rejected:
         return result
-    for row in checked:
-        if not await _enrol(register, row, result, recorded_by, legal_basis):
-            result.partial = True
-            break
-        report("enrolling", 1)
+    births = [_parse(row) for row in checked]  # every row parsed in the check pass
+    try:
+        numbers = await register.bulk_enrol(
+            [birth for birth in births if not isinstance(birth, list)],
+            recorded_by=recorded_by,
+            legal_basis=legal_basis,
+            batch=max(1, len(births)),  # one transaction: all or nothing
+            progress=lambda done: report("enrolling", done),
+        )
+    except BulkEnrolError as refused:
+        row = checked[refused.index]
+        problems = refused.error.problems if isinstance(refused.error, InvalidInput) else None
+        result.rejected += _rejections(
+            row, problems or [Problem("person", refused.error.code, str(refused.error))]
+        )
+        return result
+    result.enrolled += [(row.line, nin) for row, nin in zip(checked, numbers, strict=True)]
     return result
 
 
