@@ -104,6 +104,19 @@ class _PageRefusal(Exception):
 
 
 @dataclass(frozen=True)
+class _Step:
+    """A page after the login: its pending request and the signed-in session."""
+
+    tx: str
+    client: Client
+    params: dict[str, str]
+    fresh_after: datetime | None
+    locale: Locale
+    session_id: str
+    session: Session
+
+
+@dataclass(frozen=True)
 class _Ask:
     """What the OIDC parameters ask of the login, beyond Authlib's validation."""
 
@@ -552,7 +565,9 @@ class LoginFlow:
 
     # ----------------------------------------------------------------- /login/totp
 
-    async def second_factor(self, request: Request) -> Response:
+    async def _signed_in_step(self, request: Request) -> _Step | Response:
+        """The pending request ``?tx=`` and the signed-in session of a page after the login;
+        the error page for a bad ``tx``, or back to the login without a session."""
         tx = request.query_params.get("tx")
         try:
             client, params, fresh_after = await self._load(tx)
@@ -564,6 +579,14 @@ class LoginFlow:
         session = await self.sessions.load(session_id) if session_id else None
         if session is None or session_id is None:
             return _see_other(f"/login?tx={tx}")
+        return _Step(tx, client, params, fresh_after, locale, session_id, session)
+
+    async def second_factor(self, request: Request) -> Response:
+        step = await self._signed_in_step(request)
+        if isinstance(step, Response):
+            return step
+        tx, client, params, fresh_after = step.tx, step.client, step.params, step.fresh_after
+        locale, session_id, session = step.locale, step.session_id, step.session
         recovery = request.query_params.get("recovery") == "1"
         if request.method == "GET":
             return self._second_factor_page(tx, locale, session_id, recovery)
@@ -630,17 +653,11 @@ class LoginFlow:
     # ----------------------------------------------------------------- /consent
 
     async def consent(self, request: Request) -> Response:
-        tx = request.query_params.get("tx")
-        try:
-            client, params, fresh_after = await self._load(tx)
-        except _PageRefusal as refusal:
-            return _error_page(_locale(request, None), refusal.code, refusal.status)
-        assert tx is not None
-        locale = _locale(request, params.get("ui_locales"))
-        session_id = request.cookies.get(self.cookie)
-        session = await self.sessions.load(session_id) if session_id else None
-        if session is None or session_id is None:
-            return _see_other(f"/login?tx={tx}")
+        step = await self._signed_in_step(request)
+        if isinstance(step, Response):
+            return step
+        tx, client, params, fresh_after = step.tx, step.client, step.params, step.fresh_after
+        locale, session_id, session = step.locale, step.session_id, step.session
         ask = _ask(params)
         scopes = (params.get("scope") or "").split()
         wanted = granted_claims(scopes, [*ask.claims["userinfo"], *ask.claims["id_token"]])

@@ -19,7 +19,7 @@ those varieties, and a reader of any of them is better served by it than by anot
 language.
 
 Catalogues are JSON files in ``locales/`` (one per locale, identical key sets, checked by
-the tests). Messages are plain text; ``{name}`` placeholders are filled by :func:`translate`.
+the tests). Messages are plain text; ``{name}`` fields are filled in by :func:`translate`.
 """
 
 from __future__ import annotations
@@ -182,7 +182,7 @@ def catalogue(locale: Locale) -> Mapping[str, str]:
 
 
 def translate(locale: Locale, key: str, /, **params: object) -> str:
-    """The message ``key`` in ``locale``, its ``{name}`` placeholders filled in.
+    """The message ``key`` in ``locale``, its ``{name}`` fields filled in.
 
     An unknown key raises :class:`KeyError`: a missing string is a bug, not something
     to paper over with a key shown to the user.
