@@ -7,25 +7,34 @@ million has namesakes born the same day in the same commune), then looks up rand
 of the loaded set three ways, side by side:
 
 * **read**: ``PopulationRegister.read(nin, requester=..., purpose=...)``, what an external
-  party gets: the record *and* the audit row in ``register_reads``, one transaction with a
-  commit (fsync of the WAL on both backends);
+  party gets: the record, returned once its audit row in ``register_reads`` is committed
+  (fsync of the WAL on both backends; SQLite: reads arriving together share one commit;
+  PostgreSQL: lookup and audit row in one autocommit statement);
 * **get**: ``PopulationRegister.get(nin)``, the register's own read-only lookup, no audit
   (not for external parties);
 * **raw**: the baseline, a plain ``SELECT * FROM register_persons WHERE nin = $1`` by
   primary key through the same driver (aiosqlite, asyncpg) on a held connection, no ORM.
 
 Each is timed single-client sequential (p50, p99, max over ``--lookups`` calls after a
-warm-up) and with ``--concurrency`` clients (lookups/s). The MA profile numbers at most
+warm-up; the methods take turns on each number, so load from elsewhere hits them alike) and
+with ``--concurrency`` clients (lookups/s, one method after the other). Two more rows
+isolate what the read is made of: **audit**, the audit trail's commit alone
+(``register.audit.record``: what a SQLite read waits for after its lookup), and **read1tx**, the read as it was before the audit trail,
+reproduced here: audit INSERT and lookup in one transaction per read, on PostgreSQL through
+a pool that pings every checkout (the engine's former default). The MA profile numbers at most
 999,999 persons per issuing office, so the load spreads over offices ``BK``, ``CA``, …
 (one register each, same database). SQLite is a file in a temporary directory with the
 production pragmas (WAL, synchronous=FULL); PostgreSQL a scratch database
-``jisr_bench_<pid>``, dropped at the end.
+``jisr_bench_<pid>``, dropped at the end. Loading a million takes about half an hour on
+2 cores: ``--sqlite-file`` and ``--postgres-database`` keep the loaded database for the
+next run, which reuses it when it holds exactly ``--persons`` persons.
 
 Printed: a table and one JSON line.
 
     .venv/bin/python benchmarks/register_lookup.py [--persons 200000]
         [--backend sqlite|postgresql|both] [--lookups 20000] [--concurrency 16]
         [--postgres postgresql://postgres@127.0.0.1:5432/postgres]
+        [--sqlite-file /tmp/register-1m.db] [--postgres-database jisr_register_1m]
 """
 
 from __future__ import annotations
@@ -45,9 +54,12 @@ from pathlib import Path
 from typing import Any
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from sqlalchemy import insert, text
 
 from jisr.crypto.keys import generate_private_key
 from jisr.identity.register import MoroccoNin, PopulationRegister, migrate
+from jisr.identity.register._store import fetch_person
+from jisr.identity.register.models import ReadRow
 from jisr.identity.register.samples import SamplePerson, generate
 from jisr.storage import Database
 
@@ -84,10 +96,13 @@ def sqlite_url() -> Iterator[str]:
 
 
 @contextmanager
-def postgres_url(admin: str) -> Iterator[str]:
+def postgres_url(admin: str, keep: str | None = None) -> Iterator[str]:
+    """A scratch database ``jisr_bench_<pid>``, dropped at the end; or ``keep``, created
+    if missing and kept for the next run."""
     import asyncpg
 
-    name = f"jisr_bench_{os.getpid()}"
+    name = keep or f"jisr_bench_{os.getpid()}"
+    base = admin.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
 
     async def run(statement: str) -> None:
         connection = await asyncpg.connect(admin, timeout=5)
@@ -96,10 +111,22 @@ def postgres_url(admin: str) -> Iterator[str]:
         finally:
             await connection.close()
 
+    async def exists() -> bool:
+        connection = await asyncpg.connect(admin, timeout=5)
+        try:
+            found = await connection.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
+        finally:
+            await connection.close()
+        return found is not None
+
+    if keep is not None:
+        if not asyncio.run(exists()):
+            asyncio.run(run(f'CREATE DATABASE "{name}"'))
+        yield f"{base}/{name}"
+        return
     asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     asyncio.run(run(f'CREATE DATABASE "{name}"'))
     try:
-        base = admin.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
         yield f"{base}/{name}"
     finally:
         asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -180,14 +207,26 @@ async def load(database: Database, persons: int, batch: int, seed: int) -> dict[
 Lookup = Callable[[str], Awaitable[Any]]
 
 
-async def sequential(lookup: Lookup, nins: list[str], warmup: int) -> dict[str, float]:
+async def sequential(
+    lookups: dict[str, Lookup], nins: list[str], warmup: int
+) -> dict[str, dict[str, float]]:
+    """One client; the methods take turns on each number (in a rotating order), so a
+    burst of load from elsewhere on the machine hits them all alike."""
+    names = list(lookups)
     for nin in nins[:warmup]:
-        await lookup(nin)
-    timings: list[int] = []
-    for nin in nins:
-        started = time.perf_counter_ns()
-        await lookup(nin)
-        timings.append(time.perf_counter_ns() - started)
+        for name in names:
+            await lookups[name](nin)
+    timings: dict[str, list[int]] = {name: [] for name in names}
+    for index, nin in enumerate(nins):
+        turn = index % len(names)
+        for name in names[turn:] + names[:turn]:
+            started = time.perf_counter_ns()
+            await lookups[name](nin)
+            timings[name].append(time.perf_counter_ns() - started)
+    return {name: _latency(timings[name]) for name in names}
+
+
+def _latency(timings: list[int]) -> dict[str, float]:
     timings.sort()
     quantiles = statistics.quantiles(timings, n=100, method="inclusive")
     return {
@@ -231,16 +270,34 @@ async def measure(
     async def read(nin: str) -> Any:
         return await register.read(nin, requester=REQUESTER, purpose=PURPOSE)
 
+    async def audit(nin: str) -> None:
+        await register.audit.record(nin, REQUESTER, PURPOSE, register.clock())
+
+    # The read as it was before the audit trail: audit INSERT and lookup in one transaction
+    # per read, on a pool that pings every checkout on PostgreSQL (the old engine default).
+    one_tx = database if database.backend == "sqlite" else Database(url, pool_pre_ping=True)
+
+    async def read_1tx(nin: str) -> Any:
+        row = {"nin": nin, "requester": REQUESTER, "purpose": PURPOSE, "at": register.clock()}
+        async with one_tx.engine.begin() as connection:
+            await connection.execute(insert(ReadRow), row)
+            person = await fetch_person(connection, nin)
+        assert person is not None, nin
+        return person
+
     raws = [await RawClient.open(url, database.backend) for _ in range(args.concurrency)]
     methods: dict[str, list[Lookup]] = {
         "read": [read] * args.concurrency,
+        "read1tx": [read_1tx] * args.concurrency,
+        "audit": [audit] * args.concurrency,
         "get": [register.get] * args.concurrency,
         "raw": [raw.lookup for raw in raws],
     }
     results: dict[str, Any] = {}
     try:
+        rows = await sequential({n: c[0] for n, c in methods.items()}, sample, args.warmup)
         for name, clients in methods.items():
-            row = await sequential(clients[0], sample, args.warmup)
+            row = rows[name]
             shuffled = sample[:]
             rng.shuffle(shuffled)
             many = await concurrent(clients, shuffled)
@@ -250,6 +307,8 @@ async def measure(
     finally:
         for raw in raws:
             await raw.close()
+        if one_tx is not database:
+            await one_tx.close()
     return results
 
 
@@ -261,13 +320,29 @@ def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop]:
     return uvloop.new_event_loop  # type: ignore[no-any-return]
 
 
+async def loaded_nins(database: Database, persons: int) -> list[str] | None:
+    """The numbers already in a reused database, if it holds exactly ``persons``."""
+    async with database.engine.connect() as connection:
+        rows = (await connection.execute(text("SELECT nin FROM register_persons"))).all()
+    return [row.nin for row in rows] if len(rows) == persons else None
+
+
+async def load_or_reuse(database: Database, args: argparse.Namespace) -> dict[str, Any]:
+    kept = args.sqlite_file if database.backend == "sqlite" else args.postgres_database
+    if kept is not None:
+        nins = await loaded_nins(database, args.persons)
+        if nins is not None:
+            return {"nins": nins, "seconds": 0.0, "persons_per_s": 0.0, "reused": True}
+    return await load(database, args.persons, args.batch, args.seed)
+
+
 def bench(url: str, args: argparse.Namespace) -> dict[str, Any]:
     migrate(url)
 
     async def run() -> dict[str, Any]:
         database = Database(url)
         try:
-            loaded = await load(database, args.persons, args.batch, args.seed)
+            loaded = await load_or_reuse(database, args)
             lookups = await measure(database, url, loaded["nins"], args)
         finally:
             await database.close()
@@ -275,6 +350,7 @@ def bench(url: str, args: argparse.Namespace) -> dict[str, Any]:
             "persons": len(loaded["nins"]),
             "load_seconds": loaded["seconds"],
             "load_persons_per_s": loaded["persons_per_s"],
+            "reused": loaded.get("reused", False),
             "lookups": lookups,
         }
 
@@ -295,6 +371,17 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=1_000, help="persons per transaction")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument(
+        "--sqlite-file",
+        type=Path,
+        default=None,
+        help="keep the SQLite database here; reused when it holds --persons persons",
+    )
+    parser.add_argument(
+        "--postgres-database",
+        default=None,
+        help="keep the PostgreSQL database of this name; reused when it holds --persons",
+    )
     args = parser.parse_args()
     if args.persons > PER_OFFICE * len(OFFICES):
         parser.error(f"--persons is at most {PER_OFFICE * len(OFFICES)}")
@@ -302,11 +389,13 @@ def main() -> None:
     backends = ("sqlite", "postgresql") if args.backend == "both" else (args.backend,)
     report: dict[str, Any] = {"persons": args.persons, "lookups": args.lookups}
     for backend in backends:
-        if backend == "sqlite":
+        if backend == "sqlite" and args.sqlite_file is not None:
+            report[backend] = bench(f"sqlite+aiosqlite:///{args.sqlite_file}", args)
+        elif backend == "sqlite":
             with sqlite_url() as url:
                 report[backend] = bench(url, args)
         else:
-            with postgres_url(args.postgres) as url:
+            with postgres_url(args.postgres, args.postgres_database) as url:
                 report[backend] = bench(url, args)
 
     c = args.concurrency
@@ -315,7 +404,7 @@ def main() -> None:
         f" (sequential: one client; c{c}: {c} clients)"
     )
     header = (
-        f"  {'backend':<10} {'lookup':<5} {'p50 ms':>7} {'p99 ms':>7} {'max ms':>7}"
+        f"  {'backend':<10} {'lookup':<7} {'p50 ms':>7} {'p99 ms':>7} {'max ms':>7}"
         f" {'p99/raw':>7} {f'c{c} /s':>9} {f'c{c} p99':>8}"
     )
     print(header)
@@ -324,7 +413,7 @@ def main() -> None:
         raw_p99 = lookups["raw"]["p99_ms"]
         for name, row in lookups.items():
             print(
-                f"  {backend:<10} {name:<5} {row['p50_ms']:7.3f} {row['p99_ms']:7.3f}"
+                f"  {backend:<10} {name:<7} {row['p50_ms']:7.3f} {row['p99_ms']:7.3f}"
                 f" {row['max_ms']:7.2f} {row['p99_ms'] / raw_p99:6.1f}x"
                 f" {row[f'c{c}_per_s']:9.0f} {row[f'c{c}_p99_ms']:8.2f}"
             )

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
-from typing import cast
+from typing import Any, cast
 
-from sqlalchemy import Row, bindparam, func, insert, select, text, tuple_, update
+from sqlalchemy import Row, Select, Text, bindparam, func, insert, select, text, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from jisr.identity.register.events import SignedEvent, parse_event
 from jisr.identity.register.models import EventRow, PersonRow, ReadRow, SequenceRow
 from jisr.identity.register.person import Person, person_from_row, place_key, row_values
+from jisr.storage import UTCDateTime
 
 __all__ = [
     "append_event",
@@ -21,6 +22,7 @@ __all__ = [
     "begin_write",
     "birth_dates_of",
     "events_of",
+    "fetch_and_record",
     "fetch_person",
     "insert_person",
     "insert_persons",
@@ -30,7 +32,6 @@ __all__ = [
     "next_sequence",
     "persons_born",
     "record_read",
-    "record_read_core",
     "reserve_sequence",
     "update_person",
 ]
@@ -123,19 +124,41 @@ _BY_NIN = select(_PERSONS).where(_PERSONS.c.nin == bindparam("nin"))
 
 async def fetch_person(connection: AsyncConnection, nin: str) -> Person | None:
     """:func:`load_person` on a Core connection: no ORM session, identity map or unit of
-    work, one cached compiled statement; the lookup path of ``read`` and ``get``."""
+    work, one cached compiled statement by primary key; the lookup of ``read`` and ``get``."""
     row = (await connection.execute(_BY_NIN, {"nin": nin})).one_or_none()
     # A Core row of the table has the mapped class's attribute names and types.
     return None if row is None else person_from_row(cast(PersonRow, row))
 
 
-async def record_read_core(
-    connection: AsyncConnection, nin: str, requester: str, purpose: str, at: datetime
-) -> None:
-    """:func:`record_read` on a Core connection."""
-    await connection.execute(
-        insert(ReadRow), {"nin": nin, "requester": requester, "purpose": purpose, "at": at}
+def _lookup_and_record() -> Select[Any]:
+    """``WITH person AS (SELECT … WHERE nin = :nin), audit AS (INSERT INTO register_reads
+    SELECT person.nin, :requester, :purpose, :at FROM person) SELECT * FROM person``."""
+    person = select(_PERSONS).where(_PERSONS.c.nin == bindparam("nin")).cte("person")
+    row = select(
+        person.c.nin,
+        bindparam("requester", type_=Text()),
+        bindparam("purpose", type_=Text()),
+        bindparam("at", type_=UTCDateTime()),
     )
+    columns = ["nin", "requester", "purpose", "at"]
+    audit = insert(ReadRow).from_select(columns, row).cte("audit")
+    return select(person).add_cte(audit)
+
+
+_LOOKUP_AND_RECORD = _lookup_and_record()
+
+
+async def fetch_and_record(
+    connection: AsyncConnection, nin: str, requester: str, purpose: str, at: datetime
+) -> Person | None:
+    """PostgreSQL: :func:`fetch_person` and its read row in **one** statement (a
+    data-modifying CTE). On an autocommit connection it commits before the row is
+    returned, so the record comes back only once its read row is durable; an unknown
+    number inserts nothing. One round trip; concurrent readers' commits share WAL flushes
+    (PostgreSQL's own group commit)."""
+    values = {"nin": nin, "requester": requester, "purpose": purpose, "at": at}
+    row = (await connection.execute(_LOOKUP_AND_RECORD, values)).one_or_none()
+    return None if row is None else person_from_row(cast(PersonRow, row))
 
 
 async def persons_born(session: AsyncSession, on: date, place: str) -> list[Person]:

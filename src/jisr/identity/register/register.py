@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from jisr.crypto.keys import PrivateKey
 from jisr.identity.register import _store
+from jisr.identity.register._audit import AuditTrail
 from jisr.identity.register._checks import EARLIEST_BIRTH, date_problems, parse_model
 from jisr.identity.register.errors import (
     DuplicatePerson,
@@ -141,6 +142,7 @@ class PopulationRegister:
         self.matcher: NameMatcher = matcher or DefaultNameMatcher()
         self.duplicates = duplicates
         self.clock = clock
+        self.audit = AuditTrail(database)
 
     async def enrol(
         self,
@@ -339,19 +341,27 @@ class PopulationRegister:
         return updated
 
     async def read(self, nin: str, *, requester: str, purpose: str) -> Person:
-        """The person's current record; the read is recorded in ``register_reads``.
+        """The person's current record, returned once the read is durably recorded in
+        ``register_reads`` (docs/identity.md, Data flow §4 and Performance).
 
-        One transaction on a Core connection (no ORM session: the hot path of every
-        disclosure): the audit row is written first, then the record read; an unknown
-        number rolls the audit row back. Writing first matters on SQLite: a transaction
-        that reads and then writes cannot wait for a concurrent writer (its snapshot is
-        stale, SQLITE_BUSY at once), one that writes first waits its turn.
+        The hot path of every disclosure, on a Core connection outside any transaction.
+        PostgreSQL: lookup and read row in one autocommit statement, one round trip.
+        SQLite: the lookup, then the read row committed by the register's
+        :class:`AuditTrail`, which shares one commit among the reads that arrive together
+        (group commit; SQLite has one writer at a time). A row that cannot be committed
+        fails the read; an unknown number raises :class:`UnknownPerson` and writes no row.
         """
-        async with self.database.engine.begin() as connection:
-            await _store.record_read_core(connection, nin, requester, purpose, self.clock())
-            person = await _store.fetch_person(connection, nin)
-            if person is None:
-                raise UnknownPerson(nin)
+        at = self.clock()
+        if self.database.backend == "sqlite":
+            async with self.database.reading() as connection:
+                person = await _store.fetch_person(connection, nin)
+            if person is not None:
+                await self.audit.record(nin, requester, purpose, at)
+        else:
+            async with self.database.autocommit() as connection:
+                person = await _store.fetch_and_record(connection, nin, requester, purpose, at)
+        if person is None:
+            raise UnknownPerson(nin)
         return person
 
     async def get(self, nin: str) -> Person:
@@ -362,7 +372,7 @@ class PopulationRegister:
         disclosure goes through :meth:`read` or :meth:`search`, which write the audit row
         (docs/identity.md, Data flow §4). Raises :class:`UnknownPerson`.
         """
-        async with self.database.engine.connect() as connection:
+        async with self.database.reading() as connection:
             person = await _store.fetch_person(connection, nin)
         if person is None:
             raise UnknownPerson(nin)
