@@ -11,7 +11,10 @@ the kernel's share is mostly SQLite's WAL writes and fsync (synchronous=FULL).
 Every request authenticates with ``client_secret_basic``. Printed: a table and one JSON line.
 
     .venv/bin/python benchmarks/idp_tokens.py [--seconds 5] [--concurrency 1,16]
-        [--postgres postgresql://postgres@127.0.0.1:5432/postgres]
+        [--postgres postgresql://postgres@127.0.0.1:5432/postgres] [--client-cache-size N]
+
+``--client-cache-size 0`` turns the per-process client cache off (every grant reads its
+client from the database, as before the cache existed).
 """
 
 from __future__ import annotations
@@ -107,10 +110,13 @@ async def _run(
     }
 
 
-async def _bench(url: str, seconds: float, concurrencies: list[int]) -> list[dict[str, Any]]:
+async def _bench(
+    url: str, seconds: float, concurrencies: list[int], cache_size: int
+) -> list[dict[str, Any]]:
     await asyncio.to_thread(migrate, url)
     database = Database(url)
-    provider = OidcProvider(database, OidcSettings(issuer=ISSUER))
+    settings = OidcSettings(issuer=ISSUER, client_cache_size=cache_size)
+    provider = OidcProvider(database, settings)
     await provider.start()
     async with database.transaction() as session:
         registered = await register_client(
@@ -126,7 +132,14 @@ async def _bench(url: str, seconds: float, concurrencies: list[int]) -> list[dic
     rows = []
     for concurrency in concurrencies:
         result = await _run(app, headers, seconds, concurrency)
-        rows.append({"backend": database.backend, "concurrency": concurrency, **result})
+        rows.append(
+            {
+                "backend": database.backend,
+                "concurrency": concurrency,
+                "client_cache_size": cache_size,
+                **result,
+            }
+        )
     await database.close()
     return rows
 
@@ -155,16 +168,19 @@ async def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--concurrency", default="1,16")
     parser.add_argument("--postgres", default=None, help="admin DSN; adds a PostgreSQL run")
+    parser.add_argument(
+        "--client-cache-size", type=int, default=OidcSettings(issuer=ISSUER).client_cache_size
+    )
     args = parser.parse_args()
     concurrencies = [int(c) for c in args.concurrency.split(",")]
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as directory:
         url = f"sqlite+aiosqlite:///{Path(directory) / 'idp.db'}"
-        rows += await _bench(url, args.seconds, concurrencies)
+        rows += await _bench(url, args.seconds, concurrencies, args.client_cache_size)
     if args.postgres:
         name, url = await _postgres_database(args.postgres)
         try:
-            rows += await _bench(url, args.seconds, concurrencies)
+            rows += await _bench(url, args.seconds, concurrencies, args.client_cache_size)
         finally:
             await _drop(args.postgres, name)
     print(

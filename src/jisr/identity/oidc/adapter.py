@@ -1,5 +1,5 @@
-"""The async Starlette ↔ sync Authlib adapter for the token, revocation and introspection
-endpoints.
+"""The async Starlette ↔ sync Authlib adapter for the token, revocation, introspection and
+pushed authorization request (RFC 9126) endpoints.
 
 Authlib ships no async Starlette server integration and its grant logic is synchronous, so
 one request goes through three steps (docs/oidc.md §Adapter):
@@ -7,12 +7,16 @@ one request goes through three steps (docs/oidc.md §Adapter):
 1. **read** (async): the body, bounded, parsed as ``application/x-www-form-urlencoded``
    with duplicate and oversized parameters refused (RFC 6749 §3.2 ``invalid_request``);
    then one read-only query loads every client the request names (HTTP Basic user,
-   ``client_id``, the unverified ``sub`` of a client assertion) and the presented token;
+   ``client_id``, the unverified ``sub`` of a client assertion) that the per-process
+   :class:`ClientCache` does not hold, and the presented token;
 2. **decide** (sync): Authlib's AuthorizationServer runs on an :class:`OidcRequest` holding
    that data; it never blocks and records its effects in ``request.pending``;
 3. **commit** (async): one transaction stores the effects. The assertion's ``jti`` is a
    primary key, so a replay — even two racing requests — fails there and the answer becomes
    ``invalid_client`` with nothing issued.
+
+At ``/token`` and ``/par`` a ``DPoP`` header is verified (:mod:`.dpop`) and its ``jti``
+recorded before step 1's query; a refused or replayed proof is ``invalid_dpop_proof``.
 """
 
 from __future__ import annotations
@@ -37,8 +41,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from jisr.identity.oidc.clients import load_clients, unverified_assertion_subject
+from jisr.identity.oidc.clients import ClientCache, unverified_assertion_subject
+from jisr.identity.oidc.dpop import ProofReplayStore, checked_proof, dpop_nonces
 from jisr.identity.oidc.models import GrantRow, TokenRow, UsedAssertionRow
+from jisr.identity.oidc.par import save_pushed_request
 from jisr.identity.oidc.server import (
     Loaded,
     OidcRequest,
@@ -77,12 +83,22 @@ class OAuthAdapter:
         settings: OidcSettings,
         clock: Callable[[], datetime],
         register: PopulationRegister | None = None,
+        clients: ClientCache | None = None,
     ) -> None:
         self.server, self.database, self.settings, self.clock = server, database, settings, clock
         self.register = register
+        self.proofs = ProofReplayStore(database)
+        self.nonces = dpop_nonces(settings)
+        self.clients = clients or ClientCache(settings.client_cache_size, settings.client_cache_ttl)
 
     async def token(self, request: Request) -> Response:
-        return await self._run(request, "/token", self.server.create_token_response)
+        return await self._run(request, "/token", self.server.create_token_response, dpop=True)
+
+    async def par(self, request: Request) -> Response:
+        """RFC 9126 §2: authenticated like /token; the authorization parameters, client
+        authentication and nothing else, so at most max_authorization_parameters + 3."""
+        limit = self.settings.max_authorization_parameters + 3
+        return await self._run(request, "/par", self.server.push, dpop=True, max_parameters=limit)
 
     async def revoke(self, request: Request) -> Response:
         return await self._run(request, "/revoke", self._endpoint("revocation"))
@@ -98,27 +114,47 @@ class OAuthAdapter:
         return respond
 
     async def _run(
-        self, request: Request, path: str, decide: Callable[[OidcRequest], Reply]
+        self,
+        request: Request,
+        path: str,
+        decide: Callable[[OidcRequest], Reply],
+        *,
+        dpop: bool = False,
+        max_parameters: int = _MAX_PARAMETERS,
     ) -> Response:
         now = self.clock()
         try:
-            form = await self._read_form(request)
+            form = await self._read_form(request, max_parameters)
+            proof = None
+            if dpop:
+                proof = await checked_proof(
+                    request,
+                    uri=self.settings.issuer + path,
+                    now=now,
+                    settings=self.settings,
+                    store=self.proofs,
+                    nonces=self.nonces,
+                )
         except OAuth2Error as error:
             return _render(error())
         headers = {"Authorization": request.headers.get("authorization", "")}
         async with self.database.sessions() as session:
             loaded = await self._load(session, headers, form)
+        loaded.dpop = proof
         if loaded.grant is not None and loaded.grant.claims.get("id_token"):
             loaded.person = await self._person(loaded.grant)
         oauth_request = OidcRequest(self.settings.issuer + path, headers, form, loaded, now)
         status, body, reply_headers = self.server.decide(oauth_request, decide)
         pending = oauth_request.pending
-        if status == 200:
+        if status in (200, 201):
             try:
                 await self._commit(pending)
             except IntegrityError:
-                # RFC 7523 §3 item 7: a jti may be used once; nothing was committed.
-                refused = InvalidClientError(description="assertion jti replayed", status_code=401)
+                # RFC 7523 §3 item 7: a jti may be used once; or the client was deleted by
+                # another process while this one had it cached. Nothing was committed.
+                refused = InvalidClientError(
+                    description="assertion jti replayed, or client deleted", status_code=401
+                )
                 return _render(refused())
             except _Replayed as replayed:
                 # Another request redeemed the code or refresh token first: this one is a
@@ -127,6 +163,9 @@ class OAuthAdapter:
                 return _render(InvalidGrantError(description="already used")())
         elif pending.revoke_grant is not None:
             await revoke_grant(self.database, pending.revoke_grant, self.clock())
+        if dpop and self.nonces is not None:
+            # RFC 9449 §8.2: a fresh nonce with every answer saves the client a round trip.
+            reply_headers = [*reply_headers, ("DPoP-Nonce", self.nonces.current(now))]
         return _render((status, body, reply_headers))
 
     async def _person(self, grant: StoredGrant) -> Any:
@@ -139,7 +178,7 @@ class OAuthAdapter:
         except RegisterError:
             return None
 
-    async def _read_form(self, request: Request) -> dict[str, str]:
+    async def _read_form(self, request: Request, max_parameters: int) -> dict[str, str]:
         media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if media_type != _FORM:
             raise InvalidRequestError(description=f"the body must be {_FORM}")
@@ -148,12 +187,13 @@ class OAuthAdapter:
             pairs = parse_qsl(body.decode(), keep_blank_values=True, strict_parsing=bool(body))
         except (UnicodeDecodeError, ValueError) as exc:
             raise InvalidRequestError(description="malformed form body") from exc
-        return self._check_parameters(pairs, request.headers.get("authorization"))
+        authorization = request.headers.get("authorization")
+        return self._check_parameters(pairs, authorization, max_parameters)
 
     def _check_parameters(
-        self, pairs: list[tuple[str, str]], authorization: str | None
+        self, pairs: list[tuple[str, str]], authorization: str | None, max_parameters: int
     ) -> dict[str, str]:
-        if len(pairs) > _MAX_PARAMETERS:
+        if len(pairs) > max_parameters:
             raise InvalidRequestError(description="too many parameters")
         form: dict[str, str] = {}
         for name, value in pairs:
@@ -189,7 +229,7 @@ class OAuthAdapter:
             unverified_assertion_subject(assertion) if assertion else None,
         }
         client_ids = [client_id for client_id in named if isinstance(client_id, str)]
-        loaded = Loaded(clients=await load_clients(session, client_ids))
+        loaded = Loaded(clients=await self.clients.load(session, client_ids))
         presented = form.get("token") or form.get("refresh_token")
         if presented is not None:
             row = await session.get(TokenRow, hash_token(presented))
@@ -206,6 +246,7 @@ class OAuthAdapter:
             and not pending.tokens
             and pending.revoke is None
             and pending.revoke_grant is None
+            and pending.pushed is None
         ):
             return
         now = self.clock()
@@ -235,6 +276,8 @@ class OAuthAdapter:
                 )
             if pending.tokens:
                 await session.execute(insert(TokenRow), [_row(t) for t in pending.tokens])
+            if pending.pushed is not None:
+                await save_pushed_request(session, pending.pushed)
             if pending.revoke is not None:
                 await session.execute(
                     update(TokenRow)
@@ -270,6 +313,7 @@ def stored_grant(row: GrantRow) -> StoredGrant:
         code_expires_at=row.code_expires_at,
         code_used_at=row.code_used_at,
         revoked_at=row.revoked_at,
+        dpop_jkt=row.dpop_jkt,
     )
 
 
@@ -291,6 +335,7 @@ def grant_row(grant: StoredGrant) -> GrantRow:
         auth_time=grant.auth_time,
         created_at=grant.created_at,
         code_expires_at=grant.code_expires_at,
+        dpop_jkt=grant.dpop_jkt,
     )
 
 
@@ -337,6 +382,7 @@ def _issued(row: TokenRow) -> IssuedToken:
         expires_at=row.expires_at,
         revoked_at=row.revoked_at,
         grant_id=row.grant_id,
+        cnf_jkt=row.cnf_jkt,
     )
 
 
@@ -352,6 +398,7 @@ def _row(token: IssuedToken) -> dict[str, Any]:
         "expires_at": token.expires_at,
         "revoked_at": None,
         "grant_id": token.grant_id,
+        "cnf_jkt": token.cnf_jkt,
     }
 
 

@@ -10,6 +10,12 @@ chosen by ``kid`` among the client's registered public keys only, ``alg`` is pin
 one algorithm that key's type dictates (so ``none``, HMAC and algorithm-confusion tokens are
 refused), ``aud`` must be the token endpoint, ``exp`` must be near, and ``jti`` is returned
 for the replay store.
+
+:class:`ClientCache` keeps recently used clients in process (bounded, least recently used
+out first, each entry at most ``ttl`` old) so a token request need not read its client from
+the database. A delete through this process's admin API invalidates the entry at once; other
+processes see a change within ``ttl``. A client deleted elsewhere meanwhile still gets no
+token: the token row's foreign key to ``oidc_clients`` fails the commit.
 """
 
 from __future__ import annotations
@@ -18,7 +24,9 @@ import hashlib
 import hmac
 import json
 import secrets
-from collections.abc import Sequence
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, cast
@@ -42,6 +50,7 @@ __all__ = [
     "TOKEN_AUTH_METHODS",
     "AssertionClaims",
     "Client",
+    "ClientCache",
     "ClientMetadata",
     "Registered",
     "delete_client",
@@ -92,12 +101,17 @@ class ClientMetadata(BaseModel):
     id_token_signed_response_alg: Literal["ES256", "RS256"] = Field("ES256")
     subject_type: Literal["public", "pairwise"] = "pairwise"
     sector_identifier_uri: str | None = Field(None, max_length=2000)
-    dpop_bound_access_tokens: bool = False
+    dpop_bound_access_tokens: bool = Field(
+        False, description="RFC 9449 §5.2: every token request carries a DPoP proof."
+    )
     may_introspect: bool = Field(False, description="May introspect other clients' tokens.")
     userinfo_signed_response_alg: Literal["ES256", "RS256"] | None = Field(
         None, description="Answer /userinfo as a signed JWT with this algorithm."
     )
     post_logout_redirect_uris: list[str] = Field(default_factory=list, max_length=20)
+    require_pushed_authorization_requests: bool = Field(
+        False, description="RFC 9126 §6: authorization requests only through /par."
+    )
 
 
 @dataclass(frozen=True)
@@ -119,6 +133,7 @@ class Client:
     created_at: datetime
     userinfo_signed_response_alg: str | None = None
     post_logout_redirect_uris: tuple[str, ...] = ()
+    require_pushed_authorization_requests: bool = False
 
     @property
     def is_public(self) -> bool:
@@ -176,6 +191,7 @@ def _client(row: ClientRow) -> Client:
         created_at=row.created_at,
         userinfo_signed_response_alg=row.userinfo_signed_response_alg,
         post_logout_redirect_uris=tuple(row.post_logout_redirect_uris or ()),
+        require_pushed_authorization_requests=row.require_pushed_authorization_requests,
     )
 
 
@@ -204,6 +220,7 @@ async def register_client(
         created_at=now,
         userinfo_signed_response_alg=metadata.userinfo_signed_response_alg,
         post_logout_redirect_uris=metadata.post_logout_redirect_uris,
+        require_pushed_authorization_requests=metadata.require_pushed_authorization_requests,
     )
     session.add(row)
     await session.flush()
@@ -221,6 +238,56 @@ async def load_clients(session: AsyncSession, client_ids: Sequence[str]) -> dict
         return {}
     rows = await session.scalars(select(ClientRow).where(ClientRow.client_id.in_(client_ids)))
     return {row.client_id: _client(row) for row in rows}
+
+
+class ClientCache:
+    """Clients by id, at most ``size`` of them, each at most ``ttl`` old (``size`` 0: off)."""
+
+    def __init__(
+        self, size: int, ttl: timedelta, monotonic: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.size, self.ttl, self.monotonic = size, ttl.total_seconds(), monotonic
+        self._entries: OrderedDict[str, tuple[float, Client]] = OrderedDict()
+
+    async def load(self, session: AsyncSession, client_ids: Iterable[str]) -> dict[str, Client]:
+        """The named clients that exist: cached ones as they are, the others in one query.
+        Unknown ids are not remembered, so random ids cannot push real clients out."""
+        now = self.monotonic()
+        found: dict[str, Client] = {}
+        missing: list[str] = []
+        for client_id in client_ids:
+            client = self._get(client_id, now)
+            if client is None:
+                missing.append(client_id)
+            else:
+                found[client_id] = client
+        if missing:
+            loaded = await load_clients(session, missing)
+            for client in loaded.values():
+                self._put(client, now)
+            found |= loaded
+        return found
+
+    def invalidate(self, client_id: str) -> None:
+        self._entries.pop(client_id, None)
+
+    def _get(self, client_id: str, now: float) -> Client | None:
+        entry = self._entries.get(client_id)
+        if entry is None:
+            return None
+        if now - entry[0] >= self.ttl:
+            del self._entries[client_id]
+            return None
+        self._entries.move_to_end(client_id)
+        return entry[1]
+
+    def _put(self, client: Client, now: float) -> None:
+        if self.size <= 0:
+            return
+        self._entries[client.client_id] = (now, client)
+        self._entries.move_to_end(client.client_id)
+        while len(self._entries) > self.size:
+            self._entries.popitem(last=False)
 
 
 async def list_clients(session: AsyncSession) -> list[Client]:
@@ -361,7 +428,7 @@ def verify_client_assertion(
     assertion: str,
     client: Client,
     *,
-    audience: str,
+    audience: str | tuple[str, ...],
     now: datetime,
     max_lifetime: timedelta,
     leeway: timedelta,
@@ -398,7 +465,7 @@ def _assertion_key(client: Client, kid: object) -> ECKey | OKPKey | RSAKey:
 def _check_claims(
     claims: dict[str, Any],
     client_id: str,
-    audience: str,
+    audience: str | tuple[str, ...],
     now: datetime,
     max_lifetime: timedelta,
     leeway: timedelta,
@@ -407,7 +474,8 @@ def _check_claims(
         raise AssertionRefused("iss and sub must be the client_id")
     aud = claims.get("aud")
     audiences = aud if isinstance(aud, list) else [aud]
-    if audience not in audiences:
+    accepted = (audience,) if isinstance(audience, str) else audience
+    if not any(value in accepted for value in audiences):
         raise AssertionRefused("aud must be the token endpoint")
     exp, jti = claims.get("exp"), claims.get("jti")
     if not isinstance(exp, int | float) or isinstance(exp, bool):

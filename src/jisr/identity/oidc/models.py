@@ -11,7 +11,11 @@
 * ``oidc_authorization_requests``: authorization requests waiting for login or consent;
 * ``oidc_grants``: one per authorization code: who, what, how authenticated; the tokens
   issued from it point to it, so a replayed code or refresh token revokes them all;
-* ``oidc_consents``: consent remembered per client and person, until revoked.
+* ``oidc_consents``: consent remembered per client and person, until revoked;
+* ``oidc_pushed_requests``: pushed authorization requests (RFC 9126) by the SHA-256 of
+  their ``request_uri``, until used once or expired;
+* ``oidc_dpop_proofs``: DPoP proofs seen (RFC 9449 §11.1), by the SHA-256 of ``jti`` and
+  ``htu``, until they are too old to be accepted anyway.
 """
 
 from __future__ import annotations
@@ -39,7 +43,9 @@ __all__ = [
     "Base",
     "ClientRow",
     "ConsentRow",
+    "DpopProofRow",
     "GrantRow",
+    "PushedRequestRow",
     "SigningKeyRow",
     "TokenRow",
     "UsedAssertionRow",
@@ -70,6 +76,8 @@ class ClientRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     userinfo_signed_response_alg: Mapped[str | None] = mapped_column(String(8))
     post_logout_redirect_uris: Mapped[list[str] | None] = mapped_column(JSON)
+    # RFC 9126 §6: the authorization endpoint accepts this client's requests only pushed.
+    require_pushed_authorization_requests: Mapped[bool] = mapped_column(Boolean)
 
 
 class SigningKeyRow(Base):
@@ -102,6 +110,8 @@ class TokenRow(Base):
     grant_id: Mapped[str | None] = mapped_column(
         ForeignKey("oidc_grants.id", ondelete="CASCADE"), index=True
     )
+    # RFC 9449 §6: the JWK SHA-256 thumbprint (RFC 7638) of the key the token is bound to.
+    cnf_jkt: Mapped[str | None] = mapped_column(String(43))
 
 
 class GrantRow(Base):
@@ -127,6 +137,8 @@ class GrantRow(Base):
     code_expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     code_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # RFC 9449 §10: the code may be redeemed only with a DPoP proof of this key.
+    dpop_jkt: Mapped[str | None] = mapped_column(String(43))
 
 
 class AuthRequestRow(Base):
@@ -155,6 +167,20 @@ class UsedAssertionRow(Base):
     __tablename__ = "oidc_used_assertions"
     client_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     jti: Mapped[str] = mapped_column(String(256), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class PushedRequestRow(Base):
+    __tablename__ = "oidc_pushed_requests"
+    uri_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    client_id: Mapped[str] = mapped_column(ForeignKey("oidc_clients.client_id", ondelete="CASCADE"))
+    params: Mapped[dict[str, str]] = mapped_column(JSON)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class DpopProofRow(Base):
+    __tablename__ = "oidc_dpop_proofs"
+    proof_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 

@@ -11,10 +11,18 @@ from sqlalchemy import delete, exists, select
 from jisr.identity.authn import Authenticator, AuthnSettings, SessionStore
 from jisr.identity.oidc.adapter import OAuthAdapter
 from jisr.identity.oidc.keys import KeyRing
-from jisr.identity.oidc.models import AuthRequestRow, GrantRow, TokenRow, UsedAssertionRow
+from jisr.identity.oidc.models import (
+    AuthRequestRow,
+    DpopProofRow,
+    GrantRow,
+    PushedRequestRow,
+    TokenRow,
+    UsedAssertionRow,
+)
 from jisr.identity.oidc.server import OidcServer
 from jisr.identity.oidc.settings import OidcSettings
 from jisr.identity.oidc.web import LoginFlow
+from jisr.identity.oidc.web import _ask as authorization_rules
 from jisr.identity.register import PopulationRegister
 from jisr.storage import Database, upgrade, utcnow
 
@@ -65,6 +73,8 @@ class OidcProvider:
                 register=register,
                 subject_secret=settings.subject_secret.get_secret_value().encode(),
             )
+            # RFC 9126 §2.1: /par validates the OIDC parameters exactly as /authorize does.
+            self.server.authorization_rules = authorization_rules
 
     async def start(self) -> None:
         """Create the first keys if none exist and load the ring."""
@@ -72,13 +82,16 @@ class OidcProvider:
         await self.keyring.advance(self.clock())
 
     async def housekeeping(self) -> None:
-        """Advance key rotation, forget expired assertion jtis and expired tokens."""
+        """Advance key rotation; forget expired assertion jtis, tokens, pending and pushed
+        requests, and DPoP proofs too old to be replayed."""
         now = self.clock()
         await self.keyring.advance(now)
         async with self.database.transaction() as session:
             await session.execute(delete(UsedAssertionRow).where(UsedAssertionRow.expires_at < now))
             await session.execute(delete(TokenRow).where(TokenRow.expires_at < now))
             await session.execute(delete(AuthRequestRow).where(AuthRequestRow.expires_at < now))
+            await session.execute(delete(PushedRequestRow).where(PushedRequestRow.expires_at < now))
+            await session.execute(delete(DpopProofRow).where(DpopProofRow.expires_at < now))
             # A grant goes once its code has expired and no token of it is left.
             tokens_left = exists(
                 select(TokenRow.token_hash).where(TokenRow.grant_id == GrantRow.id)

@@ -6,6 +6,11 @@ tokens with ``save_token(token, request)``. Nothing here touches the database. T
 :class:`OidcRequest.loaded` first; Authlib's sync logic reads only that, and writes its
 effects (tokens issued, a token revoked, an assertion's ``jti``) to
 :class:`OidcRequest.pending`, which the adapter commits in one transaction afterwards.
+
+DPoP (RFC 9449) reaches this module as :attr:`Loaded.dpop`, a proof the adapter verified;
+:meth:`OidcServer.dpop_binding` decides whether and to which key the tokens are bound.
+Pushed authorization requests (RFC 9126) are validated by :meth:`OidcServer.push` exactly as
+``/authorize`` validates, and stored by the adapter from :attr:`Pending.pushed`.
 """
 
 from __future__ import annotations
@@ -53,8 +58,10 @@ from jisr.identity.oidc.clients import (
     unverified_assertion_subject,
     verify_client_assertion,
 )
+from jisr.identity.oidc.dpop import DpopProof, InvalidDpopProofError, is_thumbprint
 from jisr.identity.oidc.errors import AssertionRefused
 from jisr.identity.oidc.keys import Algorithm, KeyRing
+from jisr.identity.oidc.par import PushedRequest, new_pushed_request
 from jisr.identity.oidc.settings import OidcSettings
 from jisr.identity.oidc.tokens import (
     IssuedToken,
@@ -114,6 +121,7 @@ class StoredGrant:
     code_expires_at: datetime
     code_used_at: datetime | None = None
     revoked_at: datetime | None = None
+    dpop_jkt: str | None = None
 
     @property
     def user(self) -> EndUser:
@@ -136,6 +144,7 @@ class Loaded:
     token: IssuedToken | None = None
     grant: StoredGrant | None = None
     person: Person | None = None
+    dpop: DpopProof | None = None
 
 
 @dataclass
@@ -152,6 +161,8 @@ class Pending:
     use_code: str | None = None
     rotate: str | None = None
     revoke_grant: str | None = None
+    # /par: the validated request to store under its request_uri.
+    pushed: PushedRequest | None = None
 
 
 _CURRENT: ContextVar[OidcRequest] = ContextVar("jisr_oidc_request")
@@ -326,13 +337,15 @@ class _Introspection(IntrospectionEndpoint):  # type: ignore[misc]
 
     def introspect_token(self, token: _Token) -> dict[str, Any]:
         issued = token.token
-        return {
+        bound = {} if issued.cnf_jkt is None else {"cnf": {"jkt": issued.cnf_jkt}}
+        return bound | {
             "active": True,
             "iss": self.settings.issuer,
             "client_id": issued.client_id,
             "sub": issued.subject,
             "scope": issued.scope,
-            "token_type": "Bearer",
+            # RFC 9449 §6.2: a bound token is a DPoP token, its cnf names the key.
+            "token_type": "Bearer" if issued.cnf_jkt is None else "DPoP",
             "iat": int(issued.issued_at.timestamp()),
             "exp": int(issued.expires_at.timestamp()),
             "jti": issued.jti,
@@ -392,6 +405,7 @@ class _AuthorizationCode(AuthorizationCodeGrant):  # type: ignore[misc]
             auth_time=user.auth_time,
             created_at=request.now,
             code_expires_at=request.now + lifetime,
+            dpop_jkt=data.get("dpop_jkt") or None,
         )
 
     def query_authorization_code(self, code: str, client: OAuthClient) -> StoredGrant | None:
@@ -418,9 +432,15 @@ class _AuthorizationCode(AuthorizationCodeGrant):  # type: ignore[misc]
     def generate_token(
         self, user: EndUser, scope: str, include_refresh_token: bool = True, **_: Any
     ) -> dict[str, Any]:
-        grant = self.request.authorization_code
+        grant: StoredGrant = self.request.authorization_code
         return self.server.issue_for_user(
-            self.request, self.request.client.client, user, scope, grant.id, include_refresh_token
+            self.request,
+            self.request.client.client,
+            user,
+            scope,
+            grant.id,
+            include_refresh_token,
+            bound_to=grant.dpop_jkt,
         )
 
 
@@ -482,9 +502,17 @@ class _RefreshToken(RefreshTokenGrant):  # type: ignore[misc]
         self, user: EndUser, scope: str, include_refresh_token: bool = True, **_: Any
     ) -> dict[str, Any]:
         grant = self.request.loaded.grant
-        assert grant is not None  # authenticate_refresh_token checked it
+        token = self.request.loaded.token
+        assert grant is not None  # authenticate_refresh_token checked both
+        assert token is not None
         return self.server.issue_for_user(
-            self.request, self.request.client.client, user, scope, grant.id, True
+            self.request,
+            self.request.client.client,
+            user,
+            scope,
+            grant.id,
+            True,
+            bound_to=token.cnf_jkt,
         )
 
 
@@ -495,6 +523,9 @@ class OidcServer(AuthorizationServer):  # type: ignore[misc]
         super().__init__()
         self.settings = settings
         self.keyring = keyring
+        # OIDC parameter rules of /authorize beyond Authlib's (prompt, max_age, claims ...),
+        # set by the provider when the login flow is on; /par applies them too.
+        self.authorization_rules: Callable[[Mapping[str, str]], object] | None = None
         self.register_grant(_ClientCredentials)
         self.register_grant(_AuthorizationCode, [_CodeChallenge(required=True), _OpenIDCode(self)])
         self.register_grant(_RefreshToken)
@@ -555,6 +586,80 @@ class OidcServer(AuthorizationServer):  # type: ignore[misc]
         if data.get("code_challenge") and not data.get("code_challenge_method"):
             # RFC 7636 §4.3 would default to plain, which is refused.
             raise InvalidRequestError(description="code_challenge_method S256 is required")
+        if "dpop_jkt" in data and not is_thumbprint(data["dpop_jkt"]):
+            # RFC 9449 §10: a base64url SHA-256 JWK thumbprint.
+            raise InvalidRequestError(description="dpop_jkt must be a JWK SHA-256 thumbprint")
+
+    def dpop_binding(
+        self, request: OidcRequest, client: Client, bound_to: str | None
+    ) -> str | None:
+        """The thumbprint the tokens are bound to: the proof's key, if a proof came.
+
+        A proof is required when the client registered ``dpop_bound_access_tokens``
+        (RFC 9449 §5.2) or the grant is bound already, by ``dpop_jkt`` (§10) or by a bound
+        refresh token (§5); then its key must be that key."""
+        proof = request.loaded.dpop
+        if proof is None:
+            if client.dpop_bound_access_tokens or bound_to is not None:
+                raise InvalidDpopProofError(description="a DPoP proof is required")
+            return None
+        if bound_to is not None and proof.jkt != bound_to:
+            raise InvalidDpopProofError(description="the proof's key is not the bound key")
+        return proof.jkt
+
+    def push(self, request: OidcRequest) -> Reply:
+        """RFC 9126 §2: authenticate the client, validate the request as /authorize would,
+        keep it under a new request_uri (201); errors are JSON (§2.3), never redirects."""
+        try:
+            client = self.authenticate_client(request, list(TOKEN_AUTH_METHODS), "par")
+            params = self._pushed_parameters(request, client.client)
+            self._validate_pushed(request, client.client, params)
+        except OAuth2Error as error:
+            error.redirect_uri, error.state = None, None
+            return self.handle_error_response(request, error)
+        lifetime = self.settings.pushed_request_lifetime
+        request_uri, pushed = new_pushed_request(
+            client.client.client_id, params, request.now, lifetime
+        )
+        request.pending.pushed = pushed
+        body = {"request_uri": request_uri, "expires_in": int(lifetime.total_seconds())}
+        return 201, body, [("Cache-Control", "no-store")]
+
+    def _pushed_parameters(self, request: OidcRequest, client: Client) -> dict[str, str]:
+        form = request.form
+        if "request" in form:
+            # RFC 9126 §3 pushes request objects (JAR, RFC 9101), which Jisr does not support.
+            raise OAuth2Error(
+                error="request_not_supported", description="request objects are not supported"
+            )
+        if "request_uri" in form:
+            raise InvalidRequestError(description="request_uri may not be pushed")  # §2.1
+        if form.get("client_id", client.client_id) != client.client_id:
+            raise InvalidRequestError(description="client_id is not the authenticated client")
+        params = {k: v for k, v in form.items() if k not in _CLIENT_AUTH_PARAMETERS}
+        params["client_id"] = client.client_id
+        proof = request.loaded.dpop
+        if proof is not None:
+            # RFC 9449 §10.1: a proof at /par binds the code to its key, like dpop_jkt.
+            if params.get("dpop_jkt", proof.jkt) != proof.jkt:
+                raise InvalidDpopProofError(description="dpop_jkt is not the proof's key")
+            params["dpop_jkt"] = proof.jkt
+        return params
+
+    def _validate_pushed(
+        self, request: OidcRequest, client: Client, params: dict[str, str]
+    ) -> None:
+        authorization = OidcRequest(
+            self.settings.issuer + "/authorize",
+            {},
+            params,
+            Loaded(clients={client.client_id: client}),
+            request.now,
+            method="GET",
+        )
+        self.authorization_grant(authorization)
+        if self.authorization_rules is not None:
+            self.authorization_rules(params)
 
     def issue_for_user(
         self,
@@ -564,7 +669,10 @@ class OidcServer(AuthorizationServer):  # type: ignore[misc]
         scope: str,
         grant_id: str,
         with_refresh: bool,
+        *,
+        bound_to: str | None = None,
     ) -> dict[str, Any]:
+        jkt = self.dpop_binding(request, client, bound_to)
         lifetime = self.settings.access_token_lifetime
         token, record = issue_access_token(
             self.keyring.signer("ES256"),
@@ -576,11 +684,12 @@ class OidcServer(AuthorizationServer):  # type: ignore[misc]
             now=request.now,
             lifetime=lifetime,
             grant_id=grant_id,
+            jkt=jkt,
         )
         request.pending.tokens.append(record)
         response: dict[str, Any] = {
             "access_token": token,
-            "token_type": "Bearer",
+            "token_type": _token_type(jkt),
             "expires_in": int(lifetime.total_seconds()),
             "scope": scope,
         }
@@ -595,6 +704,9 @@ class OidcServer(AuthorizationServer):  # type: ignore[misc]
                 now=request.now,
                 lifetime=self.settings.refresh_token_lifetime,
                 grant_id=grant_id,
+                # RFC 9449 §5: a public client's refresh token is bound to its DPoP key; a
+                # confidential client's is already bound to the client's authentication.
+                jkt=jkt if client.is_public else None,
             )
             request.pending.tokens.append(refresh_record)
             response["refresh_token"] = refresh
@@ -629,6 +741,7 @@ class OidcServer(AuthorizationServer):  # type: ignore[misc]
     def issue(
         self, request: OidcRequest, client: Client, *, subject: str, scope: str
     ) -> dict[str, Any]:
+        jkt = self.dpop_binding(request, client, None)
         lifetime = self.settings.access_token_lifetime
         token, record = issue_access_token(
             self.keyring.signer("ES256"),
@@ -639,11 +752,12 @@ class OidcServer(AuthorizationServer):  # type: ignore[misc]
             scope=scope,
             now=request.now,
             lifetime=lifetime,
+            jkt=jkt,
         )
         request.pending.tokens.append(record)
         response = {
             "access_token": token,
-            "token_type": "Bearer",
+            "token_type": _token_type(jkt),
             "expires_in": int(lifetime.total_seconds()),
         }
         if scope:
@@ -682,7 +796,7 @@ class OidcServer(AuthorizationServer):  # type: ignore[misc]
             claims = verify_client_assertion(
                 assertion,
                 client,
-                audience=self.settings.token_endpoint,
+                audience=self._assertion_audiences(request),
                 now=request.now,
                 max_lifetime=self.settings.assertion_max_lifetime,
                 leeway=self.settings.clock_leeway,
@@ -691,3 +805,21 @@ class OidcServer(AuthorizationServer):  # type: ignore[misc]
             raise InvalidClientError(description=refused.reason, status_code=401) from refused
         request.pending.assertion = claims
         return OAuthClient(client)
+
+    def _assertion_audiences(self, request: OidcRequest) -> str | tuple[str, ...]:
+        if request.uri == self.settings.pushed_authorization_request_endpoint:
+            # RFC 9126 §2: the issuer, the token endpoint or the PAR endpoint itself.
+            return (
+                self.settings.issuer,
+                self.settings.token_endpoint,
+                self.settings.pushed_authorization_request_endpoint,
+            )
+        return self.settings.token_endpoint
+
+
+_CLIENT_AUTH_PARAMETERS = frozenset({"client_secret", "client_assertion", "client_assertion_type"})
+
+
+def _token_type(jkt: str | None) -> str:
+    # RFC 9449 §5: a token bound to a DPoP key has the token_type DPoP.
+    return "Bearer" if jkt is None else "DPoP"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
@@ -41,6 +42,30 @@ class OidcSettings(BaseModel):
     # Key of the CSRF tokens of the login pages (authn's signed double-submit cookie).
     csrf_secret: SecretStr | None = None
     max_authorization_parameters: int = 24
+    # RFC 9126 §2.2: a request_uri lives briefly ("5 to 600 seconds" is suggested); one
+    # minute covers a redirect to /authorize. With the setting on, every client must push.
+    pushed_request_lifetime: timedelta = Field(
+        timedelta(seconds=60), ge=timedelta(seconds=5), le=timedelta(seconds=600)
+    )
+    require_pushed_authorization_requests: bool = False
+    # RFC 9449 §11.1: a proof is accepted this long after its iat (plus clock_leeway, also
+    # into the future); its jti is remembered as long, which bounds the replay store.
+    dpop_proof_lifetime: timedelta = Field(
+        timedelta(seconds=60), gt=timedelta(0), le=timedelta(minutes=10)
+    )
+    dpop_signing_algorithms: tuple[Literal["ES256", "RS256", "EdDSA"], ...] = (
+        "ES256",
+        "RS256",
+        "EdDSA",
+    )
+    # RFC 9449 §8: with a secret, every proof must carry a server nonce, valid one to two
+    # lifetimes; processes sharing the secret accept each other's nonces.
+    dpop_nonce_secret: SecretStr | None = None
+    dpop_nonce_lifetime: timedelta = Field(timedelta(minutes=5), ge=timedelta(seconds=10))
+    # Clients cached per process for the token endpoint (0: off). Another process's change
+    # to a client is seen within client_cache_ttl (docs/oidc.md §Performance).
+    client_cache_size: int = Field(1024, ge=0)
+    client_cache_ttl: timedelta = Field(timedelta(seconds=30), ge=timedelta(0))
 
     @field_validator("issuer")
     @classmethod
@@ -52,7 +77,7 @@ class OidcSettings(BaseModel):
             raise ValueError("issuer must be an https URL without query or fragment")
         return value.rstrip("/")
 
-    @field_validator("subject_secret", "csrf_secret")
+    @field_validator("subject_secret", "csrf_secret", "dpop_nonce_secret")
     @classmethod
     def _secret(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and len(value.get_secret_value().encode()) < 32:
@@ -62,6 +87,14 @@ class OidcSettings(BaseModel):
     @property
     def token_endpoint(self) -> str:
         return f"{self.issuer}/token"
+
+    @property
+    def pushed_authorization_request_endpoint(self) -> str:
+        return f"{self.issuer}/par"
+
+    @property
+    def userinfo_endpoint(self) -> str:
+        return f"{self.issuer}/userinfo"
 
     @property
     def passphrase(self) -> bytes | None:

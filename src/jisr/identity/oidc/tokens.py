@@ -4,6 +4,9 @@ Self-contained JWTs let resource servers verify tokens offline against ``/jwks``
 ``typ: at+jwt`` and ``kid``, RFC 9068 §2.1); the provider still records each token's hash so
 that revocation (RFC 7009) and introspection (RFC 7662) are authoritative. The stored row
 never holds the token itself.
+
+A token bound to a DPoP key (RFC 9449 §6) records the key's thumbprint; an access token also
+carries it as ``cnf.jkt`` so that resource servers verifying offline see the binding.
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ class IssuedToken:
     expires_at: datetime
     revoked_at: datetime | None = None
     grant_id: str | None = None
+    cnf_jkt: str | None = None
 
 
 def hash_token(token: str) -> str:
@@ -63,12 +67,14 @@ def issue_access_token(
     now: datetime,
     lifetime: timedelta,
     grant_id: str | None = None,
+    jkt: str | None = None,
 ) -> tuple[str, IssuedToken]:
-    """Sign an RFC 9068 access token; return it with its record."""
+    """Sign an RFC 9068 access token, bound to the DPoP key ``jkt`` if given; return it
+    with its record."""
     issued_at = now.replace(microsecond=0)
     expires_at = issued_at + lifetime
     jti = secrets.token_urlsafe(16)
-    claims = {
+    claims: dict[str, Any] = {
         "iss": issuer,
         "sub": subject,
         "aud": audience,
@@ -78,6 +84,8 @@ def issue_access_token(
         "jti": jti,
         "scope": scope,
     }
+    if jkt is not None:
+        claims["cnf"] = {"jkt": jkt}  # RFC 9449 §6.1
     payload = json.dumps(claims, separators=(",", ":")).encode()
     token = sign_compact(payload, key.key, kid=key.kid, typ=ACCESS_TOKEN_TYPE)
     record = IssuedToken(
@@ -90,6 +98,7 @@ def issue_access_token(
         issued_at=issued_at.astimezone(UTC),
         expires_at=expires_at.astimezone(UTC),
         grant_id=grant_id,
+        cnf_jkt=jkt,
     )
     return token, record
 
@@ -102,8 +111,10 @@ def issue_refresh_token(
     now: datetime,
     lifetime: timedelta,
     grant_id: str,
+    jkt: str | None = None,
 ) -> tuple[str, IssuedToken]:
-    """An opaque refresh token (256 random bits) and its record; only its hash is stored."""
+    """An opaque refresh token (256 random bits) and its record; only its hash is stored.
+    ``jkt`` binds it to a DPoP key (RFC 9449 §5: refresh tokens of public clients)."""
     token = secrets.token_urlsafe(32)
     issued_at = now.replace(microsecond=0).astimezone(UTC)
     record = IssuedToken(
@@ -116,6 +127,7 @@ def issue_refresh_token(
         issued_at=issued_at,
         expires_at=issued_at + lifetime,
         grant_id=grant_id,
+        cnf_jkt=jkt,
     )
     return token, record
 
