@@ -128,6 +128,47 @@ def context(page: str, **extra: Any) -> dict[str, Any]:
             "claims": ["name", "birthdate", "email", "phone_number", "address", "nin"],
         },
         "error": {"code": "invalid_request"},
+        "signed_out": {},
+        "passkeys": {
+            "csrf_token": CSRF,
+            "register_options_url": "/account/passkeys/options",
+            "register_action": "/account/passkeys",
+            "remove_action": "/account/passkeys/remove",
+            "passkeys": [
+                {
+                    "credential_id": "AAEC",
+                    "label": "Phone",
+                    "created": "2026-11-29",
+                    "last_used": None,
+                    "flagged": False,
+                },
+                {
+                    "credential_id": "AwQF",
+                    "label": None,
+                    "created": "2026-11-01",
+                    "last_used": "2026-11-28",
+                    "flagged": True,
+                },
+            ],
+        },
+        "consents": {
+            "csrf_token": CSRF,
+            "revoke_action": "/account/consents/revoke",
+            "consents": [
+                {
+                    "client_id": "bank",
+                    "client_name": "Bank of Rabat",
+                    "claims": ["name", "nin"],
+                    "granted": "2026-11-29",
+                },
+                {
+                    "client_id": "tax",
+                    "client_name": "Tax office",
+                    "claims": [],
+                    "granted": "2026-10-02",
+                },
+            ],
+        },
     }[page]
     return {**base, **extra}
 
@@ -140,6 +181,9 @@ ERRORS: dict[str, list[PageError]] = {
     "second_factor": [PageError("errors.code_invalid", field="code")],
     "consent": [PageError("errors.session_expired")],
     "error": [PageError("errors.too_many_attempts", params={"seconds": 30})],
+    "signed_out": [PageError("errors.session_expired")],
+    "passkeys": [PageError("errors.passkey_not_added", field="label")],
+    "consents": [PageError("errors.session_expired")],
 }
 
 ALL = [(p, loc) for p in sorted(PAGES) for loc in Locale]
@@ -331,7 +375,7 @@ def test_error_summary(page: str, locale: Locale) -> None:
     assert len(items) == len(ERRORS[page])
     for item, error in zip(items, ERRORS[page], strict=True):
         links = [e for e in item.iter() if e.tag == "a"]
-        if page in ("login", "second_factor"):
+        if page in ("login", "second_factor") or error.field:
             assert links, "errors on form pages link to a field"
             target = str(links[0].attrs["href"]).removeprefix("#")
             assert doc.by_id(target).tag == "input"
@@ -395,7 +439,7 @@ def test_user_values_are_escaped() -> None:
     assert doc.by_id("nin").attrs["value"] == XSS  # echoed, as a value, intact
 
 
-@pytest.mark.parametrize("page", sorted(PAGES - {"error"}))
+@pytest.mark.parametrize("page", sorted(PAGES - {"error", "signed_out"}))
 def test_every_form_has_csrf(page: str) -> None:
     for recovery in (False, True):
         doc = parse(render(page, Locale.EN, **context(page, recovery=recovery)))
@@ -411,7 +455,7 @@ def test_every_form_has_csrf(page: str) -> None:
             assert hidden[0].attrs["value"] == CSRF
 
 
-@pytest.mark.parametrize("page", sorted(PAGES - {"error"}))
+@pytest.mark.parametrize("page", sorted(PAGES - {"error", "signed_out"}))
 def test_form_pages_require_csrf(page: str) -> None:
     ctx = context(page)
     del ctx["csrf_token"]

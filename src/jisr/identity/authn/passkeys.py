@@ -241,9 +241,12 @@ class Passkeys:
         user_name: str | None = None,
         display_name: str | None = None,
         binding: str | None = None,
+        resident_key: ResidentKeyRequirement = ResidentKeyRequirement.PREFERRED,
     ) -> PasskeyOptions:
         """Creation options for a new passkey of ``nin``'s active account.
 
+        ``resident_key`` ``required`` asks for a discoverable credential (WebAuthn L2
+        §5.4.6): what a usernameless login (``begin_authentication`` without a NIN) needs.
         Raises :class:`UnknownAccount`, :class:`AccountLocked`
         or :class:`PasskeyRefused` (account not active).
         """
@@ -268,7 +271,7 @@ class Passkeys:
             timeout=int(rp.challenge_lifetime.total_seconds() * 1000),
             attestation=AttestationConveyancePreference.NONE,
             authenticator_selection=AuthenticatorSelectionCriteria(
-                resident_key=ResidentKeyRequirement.PREFERRED,
+                resident_key=resident_key,
                 user_verification=UserVerificationRequirement.REQUIRED,
             ),
             exclude_credentials=exclude,

@@ -1,8 +1,9 @@
 """The provider's HTTP application: OAuth endpoints, discovery, JWKS and the admin API.
 
 * ``/.well-known/openid-configuration`` and ``/jwks``: public metadata;
-* ``/token``, ``/revoke``, ``/introspect``: Authlib through :mod:`.adapter`, answering
-  RFC 6749 §5.2 JSON errors;
+* ``/token``, ``/revoke``, ``/introspect``, ``/par`` (RFC 9126): Authlib through
+  :mod:`.adapter`, answering RFC 6749 §5.2 JSON errors; ``/token`` and ``/par`` take DPoP
+  proofs (RFC 9449), and ``/userinfo`` takes DPoP-bound tokens (:mod:`.dpop`);
 * ``/api/v1/...``: client registration and key rotation, scoped Bearer tokens
   (:mod:`jisr.apitokens`), RFC 9457 problems. OpenAPI 3.1 at ``/openapi.json``.
 """
@@ -25,6 +26,7 @@ from pydantic import BaseModel
 
 from jisr import __version__
 from jisr.apitokens import TokenStore
+from jisr.identity.oidc.account import AccountPages
 from jisr.identity.oidc.claims import SUPPORTED_CLAIMS, SUPPORTED_SCOPES
 from jisr.identity.oidc.clients import (
     AUTH_METHODS,
@@ -36,6 +38,7 @@ from jisr.identity.oidc.clients import (
     list_clients,
     register_client,
 )
+from jisr.identity.oidc.dpop import protected_resource_token
 from jisr.identity.oidc.errors import KeyRingError, RegistrationError
 from jisr.identity.oidc.keys import Algorithm, SigningKey
 from jisr.identity.oidc.models import ApiToken
@@ -77,6 +80,7 @@ class ClientOut(BaseModel):
     created_at: datetime
     userinfo_signed_response_alg: str | None
     post_logout_redirect_uris: list[str]
+    require_pushed_authorization_requests: bool
 
 
 class RegisteredOut(ClientOut):
@@ -119,12 +123,14 @@ def _client_out(client: Client) -> dict[str, Any]:
         "created_at": client.created_at,
         "userinfo_signed_response_alg": client.userinfo_signed_response_alg,
         "post_logout_redirect_uris": list(client.post_logout_redirect_uris),
+        "require_pushed_authorization_requests": client.require_pushed_authorization_requests,
     }
 
 
 def discovery_document(provider: OidcProvider) -> dict[str, Any]:
     """Provider metadata (OIDC Discovery §3, RFC 8414 §2): only what is implemented."""
-    issuer = provider.settings.issuer
+    settings = provider.settings
+    issuer = settings.issuer
     document: dict[str, Any] = {
         "issuer": issuer,
         "jwks_uri": f"{issuer}/jwks",
@@ -137,6 +143,8 @@ def discovery_document(provider: OidcProvider) -> dict[str, Any]:
         "revocation_endpoint_auth_methods_supported": list(AUTH_METHODS),
         "introspection_endpoint_auth_methods_supported": list(AUTH_METHODS),
         "scopes_supported": [],
+        # RFC 9449 §5.1: the token endpoint binds tokens to DPoP keys of these algorithms.
+        "dpop_signing_alg_values_supported": list(settings.dpop_signing_algorithms),
     }
     if provider.flow is None:
         return document
@@ -170,10 +178,14 @@ def discovery_document(provider: OidcProvider) -> dict[str, Any]:
         "claim_types_supported": ["normal"],
         "request_parameter_supported": False,
         "request_uri_parameter_supported": False,
-        "acr_values_supported": ["low", "substantial"],
+        "acr_values_supported": list(provider.flow.acr_values_supported),
         "prompt_values_supported": ["none", "login", "consent"],
         "ui_locales_supported": [locale.value for locale in Locale],
         "authorization_response_iss_parameter_supported": True,
+        # RFC 9126 §5. request_uri_parameter_supported stays false: /authorize resolves only
+        # the request_uri values /par issued, and fetches nothing.
+        "pushed_authorization_request_endpoint": settings.pushed_authorization_request_endpoint,
+        "require_pushed_authorization_requests": settings.require_pushed_authorization_requests,
     }
 
 
@@ -244,6 +256,7 @@ async def delete_one(client_id: str, provider: ProviderDep, actor: Writer) -> Re
     async with provider.database.transaction() as session:
         if not await delete_client(session, client_id):
             raise Problem(404, "not_found", f"no client {client_id!r}")
+    provider.adapter.clients.invalidate(client_id)
     log.info("oidc.client.deleted", client_id=client_id, actor=actor)
     return Response(status_code=204)
 
@@ -289,6 +302,12 @@ async def revoke(request: Request, provider: ProviderDep) -> Response:
     return await provider.adapter.revoke(request)
 
 
+@protocol.post("/par", tags=["oauth"], status_code=201, openapi_extra=_FORM_BODY)
+async def par(request: Request, flow: FlowDep, provider: ProviderDep) -> Response:
+    """RFC 9126 pushed authorization request: 201 with a one-time ``request_uri``."""
+    return await provider.adapter.par(request)
+
+
 @protocol.post("/introspect", tags=["oauth"], openapi_extra=_FORM_BODY)
 async def introspect(request: Request, provider: ProviderDep) -> Response:
     """RFC 7662 token introspection (authenticated clients only)."""
@@ -327,8 +346,20 @@ async def consent(request: Request, flow: FlowDep) -> Response:
 
 
 async def userinfo(request: Request, flow: FlowDep) -> Response:
-    """OIDC Core §5.3 UserInfo (Bearer access token)."""
-    return await flow.userinfo(request)
+    """OIDC Core §5.3 UserInfo: a Bearer access token, or a DPoP-bound one with its proof
+    (RFC 9449 §7), checked here before the flow answers."""
+    provider = provider_of(request)
+    checked = await protected_resource_token(
+        request,
+        uri=provider.settings.userinfo_endpoint,
+        now=provider.clock(),
+        settings=provider.settings,
+        store=provider.adapter.proofs,
+        nonces=provider.adapter.nonces,
+    )
+    if isinstance(checked, Response):
+        return checked
+    return await flow.userinfo(checked)
 
 
 async def logout(request: Request, flow: FlowDep) -> Response:
@@ -352,6 +383,86 @@ for _path, _endpoint in (
             tags=["oidc"],
             operation_id=f"{_endpoint.__name__}_{_method.lower()}",
             response_class=JSONResponse if _endpoint is userinfo else HTMLResponse,
+        )
+
+
+async def login_passkey_options(request: Request, flow: FlowDep) -> Response:
+    """WebAuthn request options (JSON) for a passkey login of a pending request."""
+    return await flow.passkey_options(request)
+
+
+async def login_passkey(request: Request, flow: FlowDep) -> Response:
+    """Passkey login (``acr`` ``high``) of a pending authorization request."""
+    return await flow.passkey_login(request)
+
+
+async def account_login(request: Request, flow: FlowDep) -> Response:
+    """Sign-in of the account pages (password)."""
+    return await AccountPages(flow).login(request)
+
+
+async def account_login_totp(request: Request, flow: FlowDep) -> Response:
+    """Second factor of the account pages' sign-in."""
+    return await AccountPages(flow).second_factor(request)
+
+
+async def account_login_passkey_options(request: Request, flow: FlowDep) -> Response:
+    """WebAuthn request options (JSON) for the account pages' passkey sign-in."""
+    return await AccountPages(flow).login_options(request)
+
+
+async def account_login_passkey(request: Request, flow: FlowDep) -> Response:
+    """Passkey sign-in of the account pages."""
+    return await AccountPages(flow).login_passkey(request)
+
+
+async def account_passkeys(request: Request, flow: FlowDep) -> Response:
+    """The citizen's passkeys: list (GET), add (POST)."""
+    return await AccountPages(flow).passkeys(request)
+
+
+async def account_passkey_options(request: Request, flow: FlowDep) -> Response:
+    """WebAuthn creation options (JSON) for a new passkey."""
+    return await AccountPages(flow).registration_options(request)
+
+
+async def account_passkey_remove(request: Request, flow: FlowDep) -> Response:
+    """Remove one of the citizen's passkeys."""
+    return await AccountPages(flow).remove_passkey(request)
+
+
+async def account_consents(request: Request, flow: FlowDep) -> Response:
+    """The relying parties whose consent is remembered."""
+    return await AccountPages(flow).consents(request)
+
+
+async def account_consent_revoke(request: Request, flow: FlowDep) -> Response:
+    """Revoke a remembered consent: the next authorization asks again."""
+    return await AccountPages(flow).revoke_consent(request)
+
+
+_BOTH, _POST = ("GET", "POST"), ("POST",)
+for _path, _endpoint, _methods in (
+    ("/login/passkey/options", login_passkey_options, _POST),
+    ("/login/passkey", login_passkey, _POST),
+    ("/account/login", account_login, _BOTH),
+    ("/account/login/totp", account_login_totp, _BOTH),
+    ("/account/login/passkey/options", account_login_passkey_options, _POST),
+    ("/account/login/passkey", account_login_passkey, _POST),
+    ("/account/passkeys", account_passkeys, _BOTH),
+    ("/account/passkeys/options", account_passkey_options, _POST),
+    ("/account/passkeys/remove", account_passkey_remove, _POST),
+    ("/account/consents", account_consents, ("GET",)),
+    ("/account/consents/revoke", account_consent_revoke, _POST),
+):
+    for _method in _methods:
+        protocol.add_api_route(
+            _path,
+            _endpoint,
+            methods=[_method],
+            tags=["oidc"],
+            operation_id=f"{_endpoint.__name__}_{_method.lower()}",
+            response_class=HTMLResponse,
         )
 
 

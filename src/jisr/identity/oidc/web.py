@@ -11,20 +11,26 @@ the client by redirect, with ``state`` and ``iss`` (RFC 9207).
 A request that needs the person (login, a second factor, consent) is stored server-side in
 ``oidc_authorization_requests`` under a random id carried as ``?tx=`` through the pages;
 every page re-validates it through Authlib, so a client deleted meanwhile gets nothing.
-Sessions, CSRF tokens, password and TOTP checks are :mod:`jisr.identity.authn`'s; the pages
-are :mod:`jisr.identity.pages`'.
+Sessions, CSRF tokens, password, TOTP and passkey checks are :mod:`jisr.identity.authn`'s;
+the pages are :mod:`jisr.identity.pages`'.
+
+Passkey sign-in (``acr`` ``high``) is usernameless: ``/login/passkey/options?tx=`` gives
+WebAuthn request options with an empty ``allowCredentials`` (any discoverable credential of
+this relying party), their challenge bound to the transaction and the pre-session cookie;
+``/login/passkey?tx=`` verifies the assertion and goes on like any other login.
 """
 
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import json
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 
 from authlib.common.urls import add_params_to_uri  # type: ignore[import-untyped]
 from authlib.oauth2.rfc6749 import (  # type: ignore[import-untyped]
@@ -33,6 +39,7 @@ from authlib.oauth2.rfc6749 import (  # type: ignore[import-untyped]
     OAuth2Error,
 )
 from joserfc.errors import JoseError as JoserfcError
+from pydantic import ValidationError
 from sqlalchemy import delete
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -42,9 +49,13 @@ from jisr.identity.authn import (
     AccountLocked,
     Acr,
     Authenticator,
+    AuthnError,
     AuthResult,
     CsrfInvalid,
     InvalidCredentials,
+    PasskeyFlagged,
+    Passkeys,
+    PasskeySettings,
     Session,
     SessionStore,
     Throttled,
@@ -61,6 +72,12 @@ from jisr.identity.oidc.claims import (
 )
 from jisr.identity.oidc.clients import Client, get_client
 from jisr.identity.oidc.models import AuthRequestRow, ConsentRow, GrantRow, TokenRow
+from jisr.identity.oidc.par import (
+    REQUEST_URI_PREFIX,
+    RequestUriRefused,
+    requires_pushed_requests,
+    take_pushed_request,
+)
 from jisr.identity.oidc.server import EndUser, Loaded, OidcRequest, OidcServer
 from jisr.identity.oidc.settings import OidcSettings
 from jisr.identity.oidc.tokens import hash_token, sign_jwt
@@ -73,6 +90,8 @@ __all__ = ["PRE_SESSION_COOKIE", "LoginFlow"]
 PRE_SESSION_COOKIE = "__Host-jisr-pre"
 _FORM = "application/x-www-form-urlencoded"
 _SUPPORTED_ACR = ("low", "substantial")
+# "high" only where passkeys work: WebAuthn needs the issuer on a domain name (an RP ID).
+_PASSKEY_ACR = (*_SUPPORTED_ACR, "high")
 _PROMPTS = frozenset({"none", "login", "consent", "select_account"})
 # Claim labels of the consent page (pages' catalogue keys claims.<name>).
 _CONSENT_LABELS = {
@@ -93,6 +112,9 @@ _PAGE_HEADERS = {
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "no-referrer",
 }
+
+
+_JSON_HEADERS = {"Cache-Control": "no-store"}
 
 
 class _PageRefusal(Exception):
@@ -117,6 +139,21 @@ class _Step:
 
 
 @dataclass(frozen=True)
+class _Pending:
+    """A login page's pending request and the browser's pre-session binding (``cookies``
+    sets it when it is new)."""
+
+    tx: str
+    client: Client
+    params: dict[str, str]
+    fresh_after: datetime | None
+    locale: Locale
+    ask: _Ask
+    binding: str
+    cookies: list[tuple[str, str, int]]
+
+
+@dataclass(frozen=True)
 class _Ask:
     """What the OIDC parameters ask of the login, beyond Authlib's validation."""
 
@@ -128,8 +165,10 @@ class _Ask:
     login_hint: str
 
 
-def _ask(data: Mapping[str, str]) -> _Ask:
-    """Parse prompt, max_age, acr_values, claims (OIDC Core §3.1.2.1, §5.5); OAuth2Error."""
+def _ask(data: Mapping[str, str], levels: Collection[str] = _SUPPORTED_ACR) -> _Ask:
+    """Parse prompt, max_age, acr_values, claims (OIDC Core §3.1.2.1, §5.5); OAuth2Error.
+
+    ``acr_values`` outside ``levels`` are ignored (acr_values is a voluntary request)."""
     for name, error in (
         ("request", "request_not_supported"),
         ("request_uri", "request_uri_not_supported"),
@@ -151,8 +190,8 @@ def _ask(data: Mapping[str, str]) -> _Ask:
         claims, acr_from_claims = parse_claims_request(data.get("claims"))
     except ValueError as exc:
         raise InvalidRequestError(description=f"invalid claims parameter: {exc}") from exc
-    acr_values = [v for v in data.get("acr_values", "").split() if v in _SUPPORTED_ACR]
-    acr_values += [v for v in acr_from_claims if v in _SUPPORTED_ACR]
+    acr_values = [v for v in data.get("acr_values", "").split() if v in levels]
+    acr_values += [v for v in acr_from_claims if v in levels]
     acr = max((requested_acr(v) for v in acr_values), key=lambda a: a.rank, default=Acr.LOW)
     return _Ask(
         prompts=prompts,
@@ -187,6 +226,14 @@ class LoginFlow:
         self.authenticator, self.sessions, self.register = authenticator, sessions, register
         self.subject_secret = subject_secret
         self.cookie = sessions.settings.session_cookie
+        rp = _relying_party(settings.issuer)
+        self.passkeys = (
+            None if rp is None else Passkeys(database, rp, authenticator.settings, clock)
+        )
+        self.acr_values_supported = _SUPPORTED_ACR if rp is None else _PASSKEY_ACR
+
+    def _asked(self, params: Mapping[str, str]) -> _Ask:
+        return _ask(params, self.acr_values_supported)
 
     # ----------------------------------------------------------------- /authorize
 
@@ -194,12 +241,19 @@ class LoginFlow:
         locale = _locale(request, request.query_params.get("ui_locales"))
         try:
             params = await self._parameters(request)
+            # Other request_uri values (request objects by reference) stay unsupported.
+            pushed = params.get("request_uri", "").startswith(REQUEST_URI_PREFIX)
+            if pushed:
+                params = await self._pushed(params)
             client = await self._verified_client(params)
         except _PageRefusal as refusal:
             return _error_page(locale, refusal.code, refusal.status)
         locale = _locale(request, params.get("ui_locales"))
         now = self.clock()
         try:
+            if not pushed and requires_pushed_requests(self.settings, client):
+                # RFC 9126 §5, §6: this client's (or every) request must come through /par.
+                raise self._client_error(params, "invalid_request", "use /par for this client")
             _, _, ask = self._validate(client, params, now)
             self._hinted_subject(client, params)
         except OAuth2Error as error:
@@ -221,6 +275,19 @@ class LoginFlow:
         if client.client_id not in audiences or not isinstance(sub, str):
             raise self._client_error(params, "invalid_request", "invalid id_token_hint")
         return sub
+
+    async def _pushed(self, params: Mapping[str, str]) -> dict[str, str]:
+        """RFC 9126 §4: the parameters pushed under ``request_uri``, which replace every
+        other one; ``client_id`` must be the pushing client's. Used once, then gone."""
+        client_id = params.get("client_id")
+        if not client_id:
+            raise _PageRefusal("invalid_request")
+        try:
+            return await take_pushed_request(
+                self.database, params["request_uri"], client_id, self.clock()
+            )
+        except RequestUriRefused as refused:
+            raise _PageRefusal("invalid_request_uri") from refused
 
     async def _parameters(self, request: Request) -> dict[str, str]:
         if request.method == "POST":
@@ -279,7 +346,7 @@ class LoginFlow:
         )
         grant = self.server.authorization_grant(oauth_request)
         try:
-            ask = _ask(params)
+            ask = self._asked(params)
         except OAuth2Error as error:
             error.redirect_uri = grant.redirect_uri
             error.state = params.get("state")
@@ -335,7 +402,9 @@ class LoginFlow:
             )
         if needs_login or needs_step_up:
             tx = tx or await self._store(client, params, fresh_after)
-            target = "/login/totp" if not needs_login else "/login"
+            # A second factor steps "low" up to "substantial"; only a passkey reaches "high".
+            step_up_totp = not needs_login and ask.acr is not Acr.HIGH
+            target = "/login/totp" if step_up_totp else "/login"
             return _with_cookies(_see_other(f"{target}?tx={tx}"), cookies)
         assert session is not None
         scopes = (params.get("scope") or "").split()
@@ -455,55 +524,116 @@ class LoginFlow:
 
     # ----------------------------------------------------------------- /login
 
-    async def login(self, request: Request) -> Response:
+    async def _pending(self, request: Request) -> _Pending | Response:
+        """The pending request ``?tx=`` of a login page and the browser's pre-session
+        binding (a new one if the cookie is missing); the error page for a bad ``tx``."""
         tx = request.query_params.get("tx")
         try:
             client, params, fresh_after = await self._load(tx)
         except _PageRefusal as refusal:
             return _error_page(_locale(request, None), refusal.code, refusal.status)
         assert tx is not None
-        locale = _locale(request, params.get("ui_locales"))
-        ask = _ask(params)
+        locale = _page_locale(request, params)
         binding = request.cookies.get(PRE_SESSION_COOKIE)
-        new_binding = binding is None or len(binding) > 64
-        if new_binding:
+        cookies: list[tuple[str, str, int]] = []
+        if binding is None or len(binding) > 64:
             binding = secrets.token_urlsafe(32)
-        assert binding is not None
-        cookies = [(PRE_SESSION_COOKIE, binding, 3600)] if new_binding else []
+            cookies.append((PRE_SESSION_COOKIE, binding, 3600))
+        ask = self._asked(params)
+        return _Pending(tx, client, params, fresh_after, locale, ask, binding, cookies)
+
+    async def login(self, request: Request) -> Response:
+        pending = await self._pending(request)
+        if isinstance(pending, Response):
+            return pending
         if request.method == "GET":
-            page = self._login_page(tx, locale, binding, ask.login_hint)
-            return _with_cookies(page, cookies)
+            return self._login_page(pending, pending.ask.login_hint)
         form = await self._form(request)
         nin = form.get("nin", "").strip()
         try:
-            check_csrf(self.sessions.csrf_key, binding, form.get("csrf_token"))
+            check_csrf(self.sessions.csrf_key, pending.binding, form.get("csrf_token"))
         except CsrfInvalid:
-            errors = [PageError("errors.session_expired")]
-            return _with_cookies(self._login_page(tx, locale, binding, nin, errors, 403), cookies)
-        errors = []
-        if not nin:
-            errors.append(PageError("errors.nin_required", "nin"))
-        if not form.get("password"):
-            errors.append(PageError("errors.password_required", "password"))
+            return self._login_page(pending, nin, [PageError("errors.session_expired")], 403)
+        if pending.ask.acr is Acr.HIGH:
+            # A password never reaches "high", not even with TOTP: only a passkey does.
+            return self._login_page(pending, nin, [PageError("errors.passkey_required")], 403)
+        errors = _missing_credentials(nin, form)
         if errors:
-            return self._login_page(tx, locale, binding, nin, errors, 400)
+            return self._login_page(pending, nin, errors, 400)
         try:
             result = await self.authenticator.authenticate_password(
                 nin[:64], form["password"], _address(request)
             )
-        except InvalidCredentials:
-            errors = [PageError("errors.invalid_credentials")]
-            return self._login_page(tx, locale, binding, nin, errors, 401)
-        except AccountLocked:
-            errors = [PageError("errors.account_locked")]
-            return self._login_page(tx, locale, binding, nin, errors, 403)
-        except Throttled as throttled:
-            seconds = max(1, round(throttled.retry_after))
+        except (InvalidCredentials, AccountLocked, Throttled) as error:
+            return self._refused(pending, nin, error, "errors.invalid_credentials")
+        return await self._continue(request, pending, result)
+
+    async def passkey_options(self, request: Request) -> Response:
+        """``POST /login/passkey/options?tx=``: WebAuthn request options (JSON) whose
+        challenge is bound to this transaction and browser (single use, short-lived)."""
+        pending = await self._pending(request)
+        if isinstance(pending, Response):
+            return pending
+        if self.passkeys is None:
+            return JSONResponse({"error": "not_found"}, status_code=404)
+        form = await self._form(request)
+        try:
+            check_csrf(self.sessions.csrf_key, pending.binding, form.get("csrf_token"))
+        except CsrfInvalid:
+            return JSONResponse({"error": "session_expired"}, status_code=403)
+        # Usernameless (discoverable credentials, WebAuthn L2 §5.4.6): no NIN, so the
+        # options (allowCredentials) do not reveal whether an account has passkeys.
+        options = await self.passkeys.begin_authentication(binding=_passkey_binding(pending))
+        return Response(options.options_json, media_type="application/json", headers=_JSON_HEADERS)
+
+    async def passkey_login(self, request: Request) -> Response:
+        """``POST /login/passkey?tx=``: verify the assertion (WebAuthn L2 §7.2) and log in
+        at ``high``; a failure shows the login page again."""
+        pending = await self._pending(request)
+        if isinstance(pending, Response):
+            return pending
+        if self.passkeys is None:
+            return _error_page(pending.locale, "invalid_request", 404)
+        form = await self._form(request)
+        try:
+            check_csrf(self.sessions.csrf_key, pending.binding, form.get("csrf_token"))
+        except CsrfInvalid:
+            return self._login_page(pending, "", [PageError("errors.session_expired")], 403)
+        try:
+            # Origin (the issuer's), rp id, challenge (claimed once, then gone), user
+            # verification, owner and signature counter: authn.passkeys checks them all.
+            result = await self.passkeys.finish_authentication(
+                form.get("credential", ""), _address(request), binding=_passkey_binding(pending)
+            )
+        except (InvalidCredentials, AccountLocked, Throttled) as error:
+            return self._refused(pending, "", error, "errors.passkey_invalid")
+        return await self._continue(request, pending, result)
+
+    async def _continue(self, request: Request, pending: _Pending, result: AuthResult) -> Response:
+        return await self._logged_in(
+            request,
+            pending.tx,
+            pending.client,
+            pending.params,
+            pending.fresh_after,
+            pending.ask,
+            result,
+            pending.locale,
+        )
+
+    def _refused(self, pending: _Pending, nin: str, error: AuthnError, invalid: str) -> Response:
+        """The login page again after a refused password or passkey; ``invalid`` is the
+        message for wrong credentials."""
+        if isinstance(error, Throttled):
+            seconds = max(1, round(error.retry_after))
             errors = [PageError("errors.too_many_attempts", params={"seconds": seconds})]
-            page = self._login_page(tx, locale, binding, nin, errors, 429)
+            page = self._login_page(pending, nin, errors, 429)
             page.headers["Retry-After"] = str(seconds)
             return page
-        return await self._logged_in(request, tx, client, params, fresh_after, ask, result, locale)
+        if isinstance(error, AccountLocked):
+            return self._login_page(pending, nin, [PageError("errors.account_locked")], 403)
+        key = "errors.passkey_flagged" if isinstance(error, PasskeyFlagged) else invalid
+        return self._login_page(pending, nin, [PageError(key)], 401)
 
     async def _logged_in(
         self,
@@ -523,7 +653,7 @@ class LoginFlow:
         if "login" in ask.prompts:
             # prompt=login is satisfied by this login: the rest of the request goes on.
             params = await self._logged_in_once(tx, params)
-            ask = _ask(params)
+            ask = self._asked(params)
         if result.acr.rank < ask.acr.rank and not result.totp_enrolled:
             await self._forget(tx)
             denied = self._client_error(
@@ -544,24 +674,32 @@ class LoginFlow:
 
     def _login_page(
         self,
-        tx: str,
-        locale: Locale,
-        binding: str,
+        pending: _Pending,
         nin: str,
         errors: list[PageError] | None = None,
         status: int = 200,
-    ) -> HTMLResponse:
+    ) -> Response:
+        tx = pending.tx
         action = f"/login?tx={tx}"
+        passkey: dict[str, Any] = {}
+        if self.passkeys is not None:
+            passkey = {
+                "passkey_options_url": f"/login/passkey/options?tx={tx}",
+                "passkey_action": f"/login/passkey?tx={tx}",
+                "passkey_required": pending.ask.acr is Acr.HIGH,
+            }
         html = render(
             "login",
-            locale,
+            pending.locale,
             action=action,
             page_url=action,
-            csrf_token=csrf_token(self.sessions.csrf_key, binding),
+            csrf_token=csrf_token(self.sessions.csrf_key, pending.binding),
             nin=nin,
             errors=errors or [],
+            **passkey,
         )
-        return HTMLResponse(html, status_code=status, headers=_PAGE_HEADERS)
+        page = HTMLResponse(html, status_code=status, headers=_PAGE_HEADERS)
+        return _with_cookies(page, pending.cookies)
 
     # ----------------------------------------------------------------- /login/totp
 
@@ -574,7 +712,7 @@ class LoginFlow:
         except _PageRefusal as refusal:
             return _error_page(_locale(request, None), refusal.code, refusal.status)
         assert tx is not None
-        locale = _locale(request, params.get("ui_locales"))
+        locale = _page_locale(request, params)
         session_id = request.cookies.get(self.cookie)
         session = await self.sessions.load(session_id) if session_id else None
         if session is None or session_id is None:
@@ -624,7 +762,7 @@ class LoginFlow:
             page.headers["Retry-After"] = str(seconds)
             return page
         return await self._logged_in(
-            request, tx, client, params, fresh_after, _ask(params), result, locale
+            request, tx, client, params, fresh_after, self._asked(params), result, locale
         )
 
     def _second_factor_page(
@@ -658,7 +796,7 @@ class LoginFlow:
             return step
         tx, client, params, fresh_after = step.tx, step.client, step.params, step.fresh_after
         locale, session_id, session = step.locale, step.session_id, step.session
-        ask = _ask(params)
+        ask = self._asked(params)
         scopes = (params.get("scope") or "").split()
         wanted = granted_claims(scopes, [*ask.claims["userinfo"], *ask.claims["id_token"]])
         if request.method == "GET":
@@ -786,9 +924,8 @@ class LoginFlow:
         if session_id and session and self.subject(client, session.nin) == claims.get("sub"):
             await self.sessions.end(session_id)
         if target is None:
-            response: Response = HTMLResponse(
-                render("error", locale, code="logged_out"), headers=_PAGE_HEADERS
-            )
+            # RP-Initiated Logout 1.0 §3: no redirection without a registered URI; say so.
+            response: Response = HTMLResponse(render("signed_out", locale), headers=_PAGE_HEADERS)
         else:
             state = params.get("state")
             location = add_params_to_uri(target, [("state", state)]) if state else target
@@ -811,6 +948,39 @@ class LoginFlow:
         return claims
 
 
+def _relying_party(issuer: str) -> PasskeySettings | None:
+    """The WebAuthn relying party of ``issuer``: its host as the RP ID and its origin as
+    the only one accepted (WebAuthn L2 §7.2 step 13). ``None`` when the issuer is on an IP
+    address: an RP ID is a valid domain string (WebAuthn L2 §4, "RP ID")."""
+    parts = urlsplit(issuer)
+    host = parts.hostname or ""
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    else:
+        return None
+    origin = f"{parts.scheme}://{host}" + (f":{parts.port}" if parts.port else "")
+    try:
+        return PasskeySettings(rp_id=host, origins=(origin,))
+    except ValidationError:
+        return None
+
+
+def _passkey_binding(pending: _Pending) -> str:
+    """What a login challenge is bound to: the transaction and the browser's pre-session."""
+    return f"login\x00{pending.tx}\x00{pending.binding}"
+
+
+def _missing_credentials(nin: str, form: Mapping[str, str]) -> list[PageError]:
+    errors = []
+    if not nin:
+        errors.append(PageError("errors.nin_required", "nin"))
+    if not form.get("password"):
+        errors.append(PageError("errors.password_required", "password"))
+    return errors
+
+
 def _fresh_after(ask: _Ask, now: datetime) -> datetime | None:
     """The earliest acceptable auth_time under max_age (OIDC Core §3.1.2.1)."""
     return None if ask.max_age is None else now - timedelta(seconds=ask.max_age)
@@ -826,6 +996,11 @@ def _address(request: Request) -> str:
 
 def _locale(request: Request, ui_locales: str | None) -> Locale:
     return negotiate(ui_locales, None, request.headers.get("accept-language"))
+
+
+def _page_locale(request: Request, params: Mapping[str, str]) -> Locale:
+    """A page's language: its language link (``?ui_locales=``), else the request's."""
+    return _locale(request, request.query_params.get("ui_locales") or params.get("ui_locales"))
 
 
 def _see_other(location: str) -> RedirectResponse:

@@ -1,4 +1,5 @@
-"""Server-rendered identity pages: login, second factor, consent and error.
+"""Server-rendered identity pages: login, second factor, consent, error, signed out, and
+the account's passkeys and consents.
 
 Arabic (right-to-left), Amazigh (Tifinagh), French and English; see
 docs/identity-pages.md. The OIDC endpoints negotiate a locale with

@@ -1,4 +1,5 @@
-"""Render the identity pages (login, second factor, consent, error) with Jinja2.
+"""Render the identity pages (login, second factor, consent, error, signed out, and the
+account's passkeys and consents) with Jinja2.
 
 The OIDC endpoints call :func:`render` with a negotiated :class:`~.i18n.Locale` and the
 page's context, and serve :data:`STATIC_DIR` (CSS, the passkey script, the Tifinagh
@@ -9,7 +10,8 @@ Context per page (all pages also take the common keys below):
 ``login``
     ``action`` (form target), ``csrf_token``; optional ``nin`` (echoed back after a
     failed attempt, never the password), ``passkey_options_url`` and ``passkey_action``
-    (both needed for the passkey button to be offered).
+    (both needed for the passkey button to be offered), ``passkey_required`` (``acr``
+    ``high``: the password form is left out, the passkey is the only way in).
 ``second_factor``
     ``action``, ``csrf_token``; optional ``recovery`` (show the recovery-code field
     instead of the one-time code), ``recovery_url`` and ``totp_url`` (links between the
@@ -21,6 +23,16 @@ Context per page (all pages also take the common keys below):
 ``error``
     ``code`` (the OAuth 2.0 error code, e.g. ``invalid_request``); optional ``message``
     (a :class:`PageError`; default ``errors.request`` with the code), ``back_url``.
+``signed_out``
+    nothing beyond the common keys.
+``passkeys``
+    ``csrf_token``, ``register_options_url``, ``register_action``, ``remove_action``,
+    ``passkeys`` (mappings with ``credential_id``, ``label``, ``created``, ``last_used``
+    (ISO dates or ``None``), ``flagged``); optional ``label``, ``notice`` (a catalogue key).
+``consents``
+    ``csrf_token``, ``revoke_action``, ``consents`` (mappings with ``client_id``,
+    ``client_name``, ``claims`` as for ``consent``, ``granted`` (ISO date)); optional
+    ``notice``.
 
 Common optional keys: ``errors`` (:class:`PageError` list, shown in the error summary
 and next to their fields), ``page_url`` (the current URL, for the language links),
@@ -60,9 +72,11 @@ STATIC_DIR: Final = PACKAGE_DIR / "static"
 FONT_FILE: Final = STATIC_DIR / "fonts" / "noto-sans-tifinagh-tifinagh-400-normal.woff2"
 FONT_LICENCE: Final = STATIC_DIR / "fonts" / "OFL.txt"
 
-PAGES: Final = frozenset({"login", "second_factor", "consent", "error"})
+PAGES: Final = frozenset(
+    {"login", "second_factor", "consent", "error", "signed_out", "passkeys", "consents"}
+)
 
-_FORM_PAGES: Final = frozenset({"login", "second_factor", "consent"})
+_FORM_PAGES: Final = frozenset({"login", "second_factor", "consent", "passkeys", "consents"})
 _URL_KEYS: Final = (
     "action",
     "back_url",
@@ -70,6 +84,10 @@ _URL_KEYS: Final = (
     "passkey_action",
     "passkey_options_url",
     "recovery_url",
+    "register_action",
+    "register_options_url",
+    "remove_action",
+    "revoke_action",
     "static_url",
     "totp_url",
 )
@@ -83,6 +101,9 @@ _DEFAULTS: Final[Mapping[str, Any]] = {
     "nin": "",
     "passkey_options_url": None,
     "passkey_action": None,
+    "passkey_required": False,
+    "notice": None,
+    "label": "",
     "recovery": False,
     "recovery_url": None,
     "totp_url": None,
@@ -189,7 +210,7 @@ def _claim_labels(locale: Locale, claims: Iterable[str]) -> list[str]:
 
 def _first_field(page: str, context: Mapping[str, Any]) -> str | None:
     if page == "login":
-        return "nin"
+        return None if context["passkey_required"] else "nin"
     if page == "second_factor":
         return "recovery_code" if context["recovery"] else "code"
     return None
@@ -217,6 +238,11 @@ def render(page: str, locale: Locale, **context: Any) -> str:
             by_field.setdefault(error.field, []).append(error)
     if page == "consent":
         ctx["claim_labels"] = _claim_labels(locale, ctx["claims"])
+    if page == "consents":
+        ctx["consents"] = [
+            {**consent, "claim_labels": _claim_labels(locale, consent["claims"])}
+            for consent in ctx["consents"]
+        ]
     ctx.update(
         page=page,
         locale=locale.value,
