@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import json
 import re
@@ -13,7 +14,11 @@ from typer.testing import CliRunner, Result
 
 from jisr.cli import app
 from jisr.config import IdpSettings, load_settings
-from jisr.identity.register.importer import COLUMNS, csv_record
+from jisr.crypto.keys import generate_private_key as register_key
+from jisr.identity.cli import enrol_rows
+from jisr.identity.register import MoroccoNin, PopulationRegister, migrate
+from jisr.identity.register.importer import COLUMNS, Row, csv_record
+from jisr.storage import Database
 from tests.identity.register.conftest import birth
 
 runner = CliRunner()
@@ -161,9 +166,45 @@ class TestRegister:
     def test_generate_enrol_reports_the_rate(self, idp: list[str]) -> None:
         """--enrol enrols the samples and prints how many persons per second."""
         run(*idp, "init")
-        result = run(*idp, "register", "generate", "-n", "30", "--enrol", "--concurrency", "3")
+        result = run(*idp, "register", "generate", "-n", "30", "--enrol", "--batch", "7")
         assert result.exit_code == 0, result.output
         assert re.search(r"enrolled 30 of 30 persons in [\d.]+ s \(\d+ persons/s\)", result.output)
+
+    async def test_batches_enrol_around_refused_rows(self, database_url: str) -> None:
+        """Batches of 3: a row refused (duplicate within its batch, invalid date, duplicate
+        of a row enrolled earlier in the call) is reported by its line and the rest of its
+        batch is still enrolled; progress counts every row once."""
+        await asyncio.to_thread(migrate, database_url)
+        database = Database(database_url)
+        register = PopulationRegister(database, profile=MoroccoNin("BK"), key=register_key())
+        karim = {"arab": "كريم", "latn": "Karim"}
+        births = [
+            birth(),
+            birth(given_name={"arab": "يوسف", "latn": "Youssef"}),
+            birth(),
+            birth(date_of_birth="17/05/1990"),
+            birth(given_name=karim),
+            birth(given_name=karim),
+        ]
+        rows = [Row(line, data) for line, data in enumerate(births, start=1)]
+        done: list[int] = []
+        try:
+            result = await enrol_rows(
+                register,
+                rows,
+                batch=3,
+                advance=lambda _, count: done.append(count),
+                legal_basis="test",
+            )
+        finally:
+            await database.close()
+        assert [line for line, _ in result.enrolled] == [1, 2, 5]
+        assert sorted({r.row: r.rule for r in result.rejected}.items()) == [
+            (3, "duplicate_person"),
+            (4, "date"),
+            (6, "duplicate_person"),
+        ]
+        assert result.rows == 6 and sum(done) == 6
 
     def test_generate_needs_exactly_one_destination(self, idp: list[str]) -> None:
         result = run(*idp, "register", "generate", "-n", "3")

@@ -20,7 +20,7 @@ import asyncio
 import secrets
 import shutil
 import socket
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -144,8 +144,7 @@ def free_port() -> int:
 
 def prepare(root: Path, countries: tuple[Country, ...] = COUNTRIES) -> list[DemoCentral]:
     """Fresh data directories, initialised and seeded centrals, anchors exchanged."""
-    if root.exists():
-        shutil.rmtree(root)
+    _empty(root)
     centrals = []
     for country in countries:
         settings = CentralSettings(
@@ -164,6 +163,19 @@ def prepare(root: Path, countries: tuple[Country, ...] = COUNTRIES) -> list[Demo
                 asyncio.run(_federate(central, partner.anchor))
                 central.peers.append(partner.country.instance)
     return centrals
+
+
+def _empty(root: Path, keep: str = "cache") -> None:
+    """Remove what ``root`` holds but its ``keep`` directory (the identity demo's cache)."""
+    if not root.exists():
+        return
+    for child in root.iterdir():
+        if child.name == keep and child.is_dir():
+            continue
+        if child.is_dir() and not child.is_symlink():
+            shutil.rmtree(child)
+        else:
+            child.unlink()
 
 
 async def _seed(central: DemoCentral) -> None:
@@ -333,10 +345,16 @@ def _uvicorn(app: Any, port: int) -> uvicorn.Server:
     )
 
 
-async def serve_exchange(demo: Demo, started: asyncio.Event | None = None) -> None:
-    """Serve centrals, backend and gateways until cancelled (Ctrl-C)."""
+async def serve_exchange(
+    demo: Demo,
+    started: asyncio.Event | None = None,
+    apps: Sequence[tuple[Any, int]] = (),
+) -> None:
+    """Serve centrals, backend and gateways, and ``apps`` (ASGI app, port), until cancelled
+    (Ctrl-C)."""
     servers = [_uvicorn(create_app(c.settings), c.settings.port) for c in demo.centrals]
     servers.append(_uvicorn(create_backend(), demo.backend_port))
+    servers += [_uvicorn(app, port) for app, port in apps]
     tasks = [asyncio.create_task(server.serve()) for server in servers]
     while not all(server.started for server in servers):
         if any(task.done() for task in tasks):

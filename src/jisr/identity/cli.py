@@ -18,7 +18,7 @@ import json
 import os
 import secrets
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from datetime import timedelta
 from enum import StrEnum
@@ -42,25 +42,28 @@ from jisr.crypto.keys import (
 )
 from jisr.identity import authn
 from jisr.identity import oidc as provider
-from jisr.identity.app import NotInitialised, oidc_settings, profile_of
+from jisr.identity.app import NotInitialised, name_matcher_of, oidc_settings, profile_of
 from jisr.identity.authn import AccountActive, Accounts, UnknownAccount
 from jisr.identity.oidc.app import TOKENS, OidcScope
 from jisr.identity.oidc.clients import ClientMetadata, list_clients, register_client
 from jisr.identity.oidc.errors import KeyRingError, RegistrationError
 from jisr.identity.oidc.keys import Algorithm, KeyRing
 from jisr.identity.register import (
+    InvalidInput,
     Person,
     PopulationRegister,
     RegisterError,
     SignedEvent,
     migrate,
 )
+from jisr.identity.register import Problem as RegisterProblem
 from jisr.identity.register.api import RegisterScope
 from jisr.identity.register.calendar import format_hijri
 from jisr.identity.register.importer import (
     ImportFileError,
     ImportResult,
     Mode,
+    Rejection,
     Row,
     birth_from_sample,
     import_rows,
@@ -68,12 +71,15 @@ from jisr.identity.register.importer import (
     write_births,
     write_report,
 )
+from jisr.identity.register.register import BulkEnrolError
 from jisr.identity.register.samples import generate as generate_samples
 from jisr.problems import Problem
 from jisr.storage import Database, utcnow
 
-__all__ = ["app"]
+__all__ = ["ENROL_BATCH", "app", "enrol_rows", "initialise"]
 
+#: Persons per transaction of ``register generate --enrol``: bigger batches gain little.
+ENROL_BATCH = 500
 T = TypeVar("T")
 Advance = Callable[[Literal["checking", "enrolling"], int], None]
 
@@ -122,35 +128,54 @@ def init(ctx: typer.Context) -> None:
     """Create the data directory, secrets and the register's signing key; migrate the
     register, authentication and provider tables; create the first token-signing keys."""
     settings = settings_of(ctx)
+    try:
+        initialise(settings, console.print)
+    except KeyLoadError as error:
+        path = settings.register_key_path()
+        errors.print(f"[red]cannot read the signing key[/red] {path}: {error}")
+        raise typer.Exit(1) from None
+    _with_database(settings, lambda database: _keyring(settings, database).initialise(utcnow()))
+    console.print(f"idp {settings.country} ready in {settings.data_dir}")
+
+
+def initialise(settings: IdpSettings, say: Callable[[str], object]) -> None:
+    """What ``init`` does before the token-signing keys: the register key, the secrets and
+    the migrations; each step is told to ``say``. Blocking: never call from a running loop.
+
+    Raises :class:`~jisr.crypto.errors.KeyLoadError` if an existing key cannot be read.
+    """
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    path = settings.register_key_path()
-    if path.exists():
-        key = _load_key(settings)
-        console.print(f"signing key kept: {path}")
-    else:
-        if settings.passphrase() is None and not _passphrase_configured(settings):
-            _write_secret(settings.secret_path("key_passphrase"))
-            console.print(f"key passphrase generated: {settings.secret_path('key_passphrase')}")
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        key = generate_private_key("p256")
-        save_private_key(key, path, settings.passphrase())
-        state = "encrypted" if settings.passphrase() else "[yellow]unencrypted[/yellow]"
-        console.print(f"signing key created (P-256, {state}): {path}")
-    console.print(f"key fingerprint: {public_key_fingerprint(key.public_key())}")
+    key = _register_key(settings, say)
+    say(f"key fingerprint: {public_key_fingerprint(key.public_key())}")
     for name in ("subject_secret", "csrf_secret"):
         secret_file = settings.secret_path(name)
         if getattr(settings, name) is None and not secret_file.exists():
             _write_secret(secret_file)
-            console.print(f"{name} generated: {secret_file}")
+            say(f"{name} generated: {secret_file}")
     url = settings.effective_database_url()
     for migrate_one in (migrate, authn.migrate, provider.migrate):
         migrate_one(url)
-    console.print(
+    say(
         "register, authentication and provider tables at the latest migration: "
         f"{settings.masked()['database_url']}"
     )
-    _with_database(settings, lambda database: _keyring(settings, database).initialise(utcnow()))
-    console.print(f"idp {settings.country} ready in {settings.data_dir}")
+
+
+def _register_key(settings: IdpSettings, say: Callable[[str], object]) -> PrivateKey:
+    """The register's signing key: kept if it exists, else created (and its passphrase)."""
+    path = settings.register_key_path()
+    if path.exists():
+        say(f"signing key kept: {path}")
+        return load_private_key(path, settings.passphrase())
+    if settings.passphrase() is None and not _passphrase_configured(settings):
+        _write_secret(settings.secret_path("key_passphrase"))
+        say(f"key passphrase generated: {settings.secret_path('key_passphrase')}")
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    key = generate_private_key("p256")
+    save_private_key(key, path, settings.passphrase())
+    state = "encrypted" if settings.passphrase() else "[yellow]unencrypted[/yellow]"
+    say(f"signing key created (P-256, {state}): {path}")
+    return key
 
 
 def _passphrase_configured(settings: IdpSettings) -> bool:
@@ -201,7 +226,11 @@ async def _register(settings: IdpSettings, key: PrivateKey) -> AsyncIterator[Pop
     database = Database(settings.effective_database_url())
     try:
         yield PopulationRegister(
-            database, profile=profile_of(settings), key=key, duplicates=settings.duplicates
+            database,
+            profile=profile_of(settings),
+            key=key,
+            duplicates=settings.duplicates,
+            matcher=name_matcher_of(settings),
         )
     finally:
         await database.close()
@@ -216,8 +245,8 @@ def generate(
     seed: int = typer.Option(0, help="The same seed gives the same persons."),
     output: Path | None = typer.Option(None, "--output", "-o", help="Write .jsonl (or .csv)."),
     enrol: bool = typer.Option(False, "--enrol", help="Enrol them in the register instead."),
-    concurrency: int = typer.Option(
-        4, min=1, max=64, help="Enrolments in flight at once (--enrol)."
+    batch: int = typer.Option(
+        ENROL_BATCH, min=1, max=10_000, help="Persons enrolled per transaction (--enrol)."
     ),
     legal_basis: str = typer.Option("sample data (jisr idp register generate)"),
 ) -> None:
@@ -237,9 +266,16 @@ def generate(
         return
     key = _load_key(settings)
     rows = (Row(line, birth) for line, birth in enumerate(births, start=1))
+
+    async def run(advance: Advance) -> ImportResult:
+        async with _register(settings, key) as register:
+            return await enrol_rows(
+                register, rows, batch=batch, advance=advance, legal_basis=legal_basis
+            )
+
     started = time.perf_counter()
     with _progress(count, "enrolling") as advance:
-        result = asyncio.run(_enrol_batches(settings, key, rows, concurrency, advance, legal_basis))
+        result = asyncio.run(run(advance))
     elapsed = time.perf_counter() - started
     rate = len(result.enrolled) / elapsed if elapsed else 0.0
     console.print(
@@ -249,30 +285,64 @@ def generate(
     _print_rejections(result)
 
 
-async def _enrol_batches(
-    settings: IdpSettings,
-    key: PrivateKey,
-    rows: Iterator[Row],
-    concurrency: int,
-    advance: Advance,
+async def enrol_rows(
+    register: PopulationRegister,
+    rows: Iterable[Row],
+    *,
+    batch: int = ENROL_BATCH,
+    advance: Advance | None = None,
     legal_basis: str,
+    recorded_by: str | None = None,
 ) -> ImportResult:
-    """Enrol in batches of ``concurrency`` rows run together (each row its own transaction)."""
-    total = ImportResult("per-row")
-    actor = _actor()
-    async with _register(settings, key) as register:
+    """Enrol ``rows`` ``batch`` per transaction (:meth:`PopulationRegister.bulk_enrol`).
 
-        async def one(row: Row) -> ImportResult:
-            return await import_rows(
-                register, [row], "per-row", advance, recorded_by=actor, legal_basis=legal_basis
+    Rows are independent, as in a ``per-row`` import: a refused row (invalid, or a possible
+    duplicate under policy ``refuse``) is reported and its batch enrolled again without it,
+    since a refused row makes ``bulk_enrol`` write nothing of its batch.
+    """
+    result = ImportResult("per-row")
+    actor = recorded_by or _actor()
+    iterator = iter(rows)
+    while chunk := list(itertools.islice(iterator, batch)):
+        result.rows += len(chunk)
+        await _enrol_chunk(register, chunk, result, advance, actor, legal_basis)
+    return result
+
+
+async def _enrol_chunk(
+    register: PopulationRegister,
+    chunk: list[Row],
+    result: ImportResult,
+    advance: Advance | None,
+    actor: str,
+    legal_basis: str,
+) -> None:
+    """One transaction for ``chunk``; again without each refused row until one succeeds."""
+    while chunk:
+        try:
+            numbers = await register.bulk_enrol(
+                [row.birth for row in chunk],
+                recorded_by=actor,
+                legal_basis=legal_basis,
+                batch=len(chunk),
             )
+        except BulkEnrolError as refused:
+            result.rejected += _refusal(chunk[refused.index], refused)
+            chunk = chunk[: refused.index] + chunk[refused.index + 1 :]
+            done = 1
+        else:
+            result.enrolled += [(row.line, nin) for row, nin in zip(chunk, numbers, strict=True)]
+            done, chunk = len(chunk), []
+        if advance is not None:
+            advance("enrolling", done)
 
-        while batch := list(itertools.islice(rows, concurrency)):
-            for part in await asyncio.gather(*(one(row) for row in batch)):
-                total.rows += part.rows
-                total.enrolled += part.enrolled
-                total.rejected += part.rejected
-    return total
+
+def _refusal(row: Row, refused: BulkEnrolError) -> list[Rejection]:
+    error = refused.error
+    problems = error.problems if isinstance(error, InvalidInput) else []
+    if not problems:
+        problems = [RegisterProblem("person", error.code, str(error))]
+    return [Rejection(row.line, p.field, p.rule, p.message) for p in problems]
 
 
 @register_app.command("import")
