@@ -1,0 +1,1 @@
+"""Tests of cross-script person-name matching (jisr.language.names)."""
