@@ -217,6 +217,11 @@ class IdpSettings(CommonSettings):
     duplicates: Literal["refuse", "flag"] = Field(
         "refuse", description="Enrolment of a possible duplicate: refuse it, or enrol and flag."
     )
+    name_matcher: Literal["cross-script", "exact"] = Field(
+        "cross-script",
+        description="How the duplicate check compares names: across Arabic and Latin scripts "
+        "with spelling variants (jisr.language.names), or equal after normalisation.",
+    )
     subject_secret: SecretStr | None = Field(
         None,
         description="HMAC key of subject identifiers, at least 32 bytes "

@@ -30,6 +30,8 @@ from jisr.identity.oidc import OidcProvider, OidcSettings, create_app
 from jisr.identity.oidc.app import TOKENS
 from jisr.identity.register import MoroccoNin, NinProfile, PopulationRegister, QatarNin
 from jisr.identity.register.api import create_register_api, token_auth
+from jisr.identity.register.matching import DefaultNameMatcher, NameMatcher
+from jisr.language.names import CrossScriptNameMatcher
 from jisr.observability import Metrics, ReadinessCheck, health_routes
 from jisr.storage import Database, utcnow
 
@@ -38,6 +40,7 @@ __all__ = [
     "Idp",
     "NotInitialised",
     "create_idp_app",
+    "name_matcher_of",
     "oidc_settings",
     "profile_of",
 ]
@@ -68,6 +71,13 @@ def profile_of(settings: IdpSettings) -> NinProfile:
     profile = MoroccoNin(settings.nin_office) if settings.country == "MA" else QatarNin()
     # NinProfile declares ``country: str`` (settable); the profiles are frozen dataclasses.
     return profile  # type: ignore[return-value]
+
+
+def name_matcher_of(settings: IdpSettings) -> NameMatcher:
+    """The duplicate check's name matcher chosen by ``settings.name_matcher``."""
+    if settings.name_matcher == "exact":
+        return DefaultNameMatcher()
+    return CrossScriptNameMatcher()
 
 
 def oidc_settings(settings: IdpSettings) -> OidcSettings:
@@ -120,6 +130,7 @@ def create_idp_app(
         profile=profile_of(settings),
         key=key,
         duplicates=settings.duplicates,
+        matcher=name_matcher_of(settings),
         clock=clock,
     )
     provider = OidcProvider(
