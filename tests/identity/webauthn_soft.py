@@ -2,8 +2,8 @@
 authenticator send, built byte by byte (WebAuthn L2 §6.1 authenticator data, §6.5.4 the
 ``none`` attestation, §5.8.1 client data), with one discoverable ES256 credential.
 
-The same construction as ``tests/identity/authn/test_passkeys.py``; shared here so the
-OIDC flow tests drive real ceremonies through HTTP.
+Shared by the authentication unit tests and the OIDC flow tests, which drive real
+ceremonies through HTTP.
 """
 
 from __future__ import annotations
@@ -64,7 +64,14 @@ class SoftAuthenticator:
             {"type": kind, "challenge": challenge, "origin": origin, "crossOrigin": False}
         ).encode()
 
-    def create(self, options_json: str, *, origin: str | None = None) -> str:
+    def create(
+        self,
+        options_json: str,
+        *,
+        origin: str | None = None,
+        rp_id: str | None = None,
+        flags: int = UP | UV,
+    ) -> str:
         """navigator.credentials.create(): the RegistrationResponseJSON."""
         options = json.loads(options_json)
         self.user_handle = unb64url(options["user"]["id"])
@@ -78,8 +85,8 @@ class SoftAuthenticator:
             + self.cose_key()
         )
         auth_data = (
-            hashlib.sha256(self.rp_id.encode()).digest()
-            + bytes([UP | UV | AT])
+            hashlib.sha256((rp_id or self.rp_id).encode()).digest()
+            + bytes([flags | AT])
             + self.sign_count.to_bytes(4, "big")
             + attested
         )
@@ -104,6 +111,7 @@ class SoftAuthenticator:
         options_json: str,
         *,
         origin: str | None = None,
+        rp_id: str | None = None,
         flags: int = UP | UV,
         sign_count: int | None = None,
     ) -> str:
@@ -112,7 +120,7 @@ class SoftAuthenticator:
         self.sign_count = self.sign_count + 1 if sign_count is None else sign_count
         client_data = self.client_data("webauthn.get", options["challenge"], origin or self.origin)
         auth_data = (
-            hashlib.sha256(self.rp_id.encode()).digest()
+            hashlib.sha256((rp_id or self.rp_id).encode()).digest()
             + bytes([flags])
             + self.sign_count.to_bytes(4, "big")
         )
