@@ -217,6 +217,14 @@ class IdpSettings(CommonSettings):
     duplicates: Literal["refuse", "flag"] = Field(
         "refuse", description="Enrolment of a possible duplicate: refuse it, or enrol and flag."
     )
+    require_pushed_authorization_requests: bool = Field(
+        False, description="Every client must push its authorization requests (RFC 9126 §5)."
+    )
+    dpop_nonce_secret: SecretStr | None = Field(
+        None,
+        description="With a key of at least 32 bytes, DPoP proofs must carry a server nonce "
+        "(RFC 9449 §8); processes sharing it accept each other's nonces.",
+    )
     name_matcher: Literal["cross-script", "exact"] = Field(
         "cross-script",
         description="How the duplicate check compares names: across Arabic and Latin scripts "

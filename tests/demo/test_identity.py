@@ -26,7 +26,7 @@ class TestPrepareIdentity:
         assert before.citizen.nin == after.citizen.nin
         assert before.citizen.password != after.citizen.password
         assert before.client.client.client_id != after.client.client.client_id
-        assert [p.name for p in (tmp_path / CACHE).iterdir()] == ["idp-QA-40-seed0"]
+        assert [p.name for p in (tmp_path / CACHE).iterdir()] == ["idp-QA-40-seed1"]
 
     def test_the_test_citizen_is_an_adult(self, tmp_path: Path) -> None:
         """The test citizen is of working age, living, and the client has the RP's URI."""

@@ -18,7 +18,7 @@ from typer.testing import CliRunner, Result
 
 from jisr.cli import app
 from jisr.config import IdpSettings, load_settings
-from jisr.identity.app import NotInitialised, create_idp_app
+from jisr.identity.app import NotInitialised, create_idp_app, oidc_settings
 from tests.servers import free_port, serve_in_thread
 
 runner = CliRunner()
@@ -224,3 +224,26 @@ class TestServe:
         output, _ = process.communicate(timeout=30)
         assert process.returncode == 1
         assert "jisr idp init" in output
+
+
+def test_pushed_requests_and_dpop_nonces_are_configurable(data_dir: Path) -> None:
+    """The IdP's settings carry RFC 9126 §5 and RFC 9449 §8 through to the provider."""
+    secret = "s" * 32
+    settings = load_settings(
+        IdpSettings,
+        data_dir=data_dir,
+        subject_secret=secret,
+        csrf_secret=secret,
+        require_pushed_authorization_requests=True,
+        dpop_nonce_secret=secret,
+    )
+    provider = oidc_settings(settings)
+    assert provider.require_pushed_authorization_requests is True
+    assert provider.dpop_nonce_secret is not None
+    assert provider.dpop_nonce_secret.get_secret_value() == secret
+    assert (
+        oidc_settings(
+            load_settings(IdpSettings, data_dir=data_dir, subject_secret=secret, csrf_secret=secret)
+        ).dpop_nonce_secret
+        is None
+    )

@@ -4,10 +4,11 @@ persons, an activated test citizen and the demo relying party registered as a cl
 For each country the IdP's data directory ``<root>/idp/<CC>`` is prepared as an operator
 would with ``jisr idp init`` and ``jisr idp register generate --enrol``: register key and
 secrets, migrations, then ``persons`` generated persons (:mod:`jisr.identity.register.samples`,
-seed 0) enrolled in batches. Enrolment is the slow part, so the directory is then copied to
-``<root>/cache/idp-<CC>-<persons>-seed0`` and later runs start from that copy; the copy holds
-no account, no client and no token-signing key, so these are new on every run (the register
-key and the secrets come with the copy: the register's signed history must verify).
+one seed per country) enrolled in batches. Enrolment is the slow part, so the directory is
+then copied to ``<root>/cache/idp-<CC>-<persons>-seed<N>`` and later runs start from that
+copy; the copy holds no account, no client and no token-signing key, so these are new on
+every run (the register key and the secrets come with the copy: the register's signed
+history must verify).
 
 Then, on every run: one test citizen (an adult among the generated persons) gets an account
 with a fresh random password (low level of assurance: password only), and the demo relying
@@ -51,7 +52,8 @@ __all__ = [
 ]
 
 DEMO_PERSONS: Final = 10_000
-SEED: Final = 0
+SEEDS: Final = {"MA": 0, "QA": 1}
+"""Sample seeds per country: different people (and test citizens) on each side."""
 CACHE: Final = "cache"
 """The subdirectory of the demo's data directory kept from one run to the next."""
 _STATE: Final = "demo.json"  # in the IdP directory: the citizen's number, persons enrolled
@@ -160,7 +162,7 @@ def _prepare(country: str, root: Path, port: int, persons: int, redirect_uri: st
         issuer=f"http://127.0.0.1:{port}",
         log_level="warning",
     )
-    cache = root / CACHE / f"idp-{country}-{persons}-seed{SEED}"
+    cache = root / CACHE / f"idp-{country}-{persons}-seed{SEEDS[country]}"
     population = _populate(settings, cache, persons)
     citizen, client = asyncio.run(_citizen_and_client(settings, redirect_uri))
     return DemoIdp(settings, population, citizen, client, redirect_uri)
@@ -196,7 +198,7 @@ def _store(source: Path, cache: Path) -> None:
 
 async def _enrol(settings: IdpSettings, persons: int) -> None:
     """Enrol the samples in batches; remember the test citizen and how many were enrolled."""
-    samples = list(generate_samples(settings.country, persons, seed=SEED))
+    samples = list(generate_samples(settings.country, persons, seed=SEEDS[settings.country]))
     rows = [Row(line, birth_from_sample(p)) for line, p in enumerate(samples, start=1)]
     database = Database(settings.effective_database_url())
     try:

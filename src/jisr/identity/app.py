@@ -99,6 +99,8 @@ def oidc_settings(settings: IdpSettings) -> OidcSettings:
         subject_secret=subject,
         csrf_secret=csrf,
         key_passphrase=None if passphrase is None else SecretStr(passphrase.decode()),
+        require_pushed_authorization_requests=settings.require_pushed_authorization_requests,
+        dpop_nonce_secret=settings.dpop_nonce_secret,
     )
 
 

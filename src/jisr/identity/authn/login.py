@@ -4,7 +4,8 @@ Levels (eIDAS-style) and how they are reached; ``amr`` values from RFC 8176 §2:
 
 * ``low``: password (``amr`` ``pwd``);
 * ``substantial``: password, then a TOTP or recovery code (``pwd otp mfa``);
-* ``high``: passkey (WebAuthn), not built yet.
+* ``high``: passkey (WebAuthn) with user verification (``hwk user mfa``), in
+  :mod:`jisr.identity.oidc.web` and :mod:`jisr.identity.oidc.account`.
 
 A relying party asks for a level with ``acr_values`` (OpenID Connect Core §3.1.2.1,
 space-separated, in order of preference); :func:`requested_acr` reads it and
