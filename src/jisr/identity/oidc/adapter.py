@@ -13,7 +13,9 @@ one request goes through three steps (docs/oidc.md §Adapter):
    that data; it never blocks and records its effects in ``request.pending``;
 3. **commit** (async): one transaction stores the effects. The assertion's ``jti`` is a
    primary key, so a replay — even two racing requests — fails there and the answer becomes
-   ``invalid_client`` with nothing issued.
+   ``invalid_client`` with nothing issued. A grant whose only effect is its token rows
+   (client credentials) shares a commit with concurrent grants instead (:mod:`.ledger`);
+   either way the answer waits for the commit.
 
 At ``/token`` and ``/par`` a ``DPoP`` header is verified (:mod:`.dpop`) and its ``jti``
 recorded before step 1's query; a refused or replayed proof is ``invalid_dpop_proof``.
@@ -43,6 +45,7 @@ from starlette.responses import JSONResponse, Response
 
 from jisr.identity.oidc.clients import ClientCache, unverified_assertion_subject
 from jisr.identity.oidc.dpop import ProofReplayStore, checked_proof, dpop_nonces
+from jisr.identity.oidc.ledger import TokenLedger, token_row
 from jisr.identity.oidc.models import GrantRow, TokenRow, UsedAssertionRow
 from jisr.identity.oidc.par import save_pushed_request
 from jisr.identity.oidc.server import (
@@ -88,6 +91,7 @@ class OAuthAdapter:
         self.server, self.database, self.settings, self.clock = server, database, settings, clock
         self.register = register
         self.proofs = ProofReplayStore(database)
+        self.ledger = TokenLedger(database)
         self.nonces = dpop_nonces(settings)
         self.clients = clients or ClientCache(settings.client_cache_size, settings.client_cache_ttl)
 
@@ -249,6 +253,11 @@ class OAuthAdapter:
             and pending.pushed is None
         ):
             return
+        if _tokens_only(pending):
+            # Client credentials: nothing to check or write but the token rows, which
+            # share a commit with concurrent grants' (:mod:`.ledger`).
+            await self.ledger.record(pending.tokens)
+            return
         now = self.clock()
         async with self.database.transaction() as session:
             if pending.use_code is not None:
@@ -275,7 +284,7 @@ class OAuthAdapter:
                     )
                 )
             if pending.tokens:
-                await session.execute(insert(TokenRow), [_row(t) for t in pending.tokens])
+                await session.execute(insert(TokenRow), [token_row(t) for t in pending.tokens])
             if pending.pushed is not None:
                 await save_pushed_request(session, pending.pushed)
             if pending.revoke is not None:
@@ -386,20 +395,16 @@ def _issued(row: TokenRow) -> IssuedToken:
     )
 
 
-def _row(token: IssuedToken) -> dict[str, Any]:
-    return {
-        "token_hash": token.token_hash,
-        "kind": token.kind,
-        "jti": token.jti,
-        "client_id": token.client_id,
-        "scope": token.scope,
-        "subject": token.subject,
-        "issued_at": token.issued_at,
-        "expires_at": token.expires_at,
-        "revoked_at": None,
-        "grant_id": token.grant_id,
-        "cnf_jkt": token.cnf_jkt,
-    }
+def _tokens_only(pending: Pending) -> bool:
+    """Whether the only effect to commit is new tokens (no code, rotation, assertion ...)."""
+    return bool(pending.tokens) and (
+        pending.use_code is None
+        and pending.rotate is None
+        and pending.assertion is None
+        and pending.pushed is None
+        and pending.revoke is None
+        and pending.revoke_grant is None
+    )
 
 
 def _render(reply: Reply) -> Response:
