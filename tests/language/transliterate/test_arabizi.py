@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import heapq
 from pathlib import Path
 
 import pytest
 
 from jisr.language.transliterate import ModelMissing, arabizi_to_arabic
-from jisr.language.transliterate.arabizi import load_model
+from jisr.language.transliterate.arabizi import UNIT_SEP, load_model
+from jisr.language.transliterate.ngram import BOUNDARY
 
 
 @pytest.mark.parametrize(
@@ -59,3 +61,44 @@ def test_sentence_repeated_gives_its_transliteration_repeated() -> None:
     """The Viterbi back-pointers give each position its own word, over a long text."""
     once = arabizi_to_arabic("wach bghiti chi haja?")
     assert arabizi_to_arabic("wach bghiti chi haja? " * 50).split() == once.split() * 50
+
+
+def _exhaustive_candidates(word: str) -> tuple[tuple[str, float], ...]:
+    """The decoder's search as first written: every expansion scored with ``logprob`` and
+    kept until ``nlargest`` prunes the beam — the reference the fast search must equal."""
+    model = load_model()
+    chunks: dict[str, list[str]] = {}
+    for unit in model.joint.to_json()["counts"][""]:
+        if unit != BOUNDARY:
+            chunks.setdefault(unit.split(UNIT_SEP)[0], []).append(unit)
+    beams: list[list[tuple[float, tuple[str, ...], str]]] = [[] for _ in range(len(word) + 1)]
+    beams[0].append((0.0, (BOUNDARY, BOUNDARY), ""))
+    for start in range(len(word)):
+        beams[start] = heapq.nlargest(model.weights.beam, beams[start])
+        for score, history, arabic in beams[start]:
+            found = [
+                (start + size, unit, model.joint.logprob(unit, history))
+                for size in range(1, min(4, len(word) - start) + 1)
+                for unit in chunks.get(word[start : start + size], ())
+            ] or [(start + 1, "", -12.0)]
+            for end, unit, logprob in found:
+                output = unit.split(UNIT_SEP)[1] if unit else word[start]
+                beams[end].append((score + logprob, (history[-1], unit), arabic + output))
+    finals: dict[str, float] = {}
+    for score, history, arabic in beams[len(word)]:
+        total = score + model.joint.logprob(BOUNDARY, history)
+        finals[arabic] = max(total, finals.get(arabic, total))
+    return tuple(heapq.nlargest(model.weights.candidates, finals.items(), key=lambda i: i[1]))
+
+
+@pytest.mark.parametrize(
+    "word",
+    [
+        *("salam", "3afak", "kifach", "ma3ndich", "Tbib", "9Sedti", "chhal", "x", "q", "w7d"),
+        *("zzzz", "bghitkoumch", "mashi", "ghadi", "qwerty", "é3lach", "dyalhoum", "fhemtch"),
+    ],
+)
+def test_search_equals_the_exhaustive_search(word: str) -> None:
+    """The pruned, table-driven search gives exactly the spellings, order and float scores
+    of scoring every expansion (words with unknown characters included)."""
+    assert load_model()._candidates(word) == _exhaustive_candidates(word)

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from jisr.language.transliterate.errors import ModelMissing
-from jisr.language.transliterate.ngram import BOUNDARY, NgramModel
+from jisr.language.transliterate.ngram import BOUNDARY, NgramModel, remember
 
 __all__ = ["MODEL_FILE", "ArabiziModel", "Weights", "arabizi_to_arabic", "load_model"]
 
@@ -46,6 +46,16 @@ _EMPHATIC_CAPITALS = frozenset("DHSTZ")
 _NEGATION = frozenset({"ma", "me", "mat"})
 _NEGATION_END = ("ch", "sh", "x")
 _UNKNOWN_CHAR = -12.0  # log-penalty for copying a character the model never saw
+_STEP_CACHE_SIZE = 200_000
+
+# A search state: score, the last two units, the Arabic so far.
+_Entry = tuple[float, tuple[str, str], str]
+_Beam = list[_Entry]
+# The ways to spell one chunk after a history: units, Arabic chunks, log-probabilities
+# (shared with the n-gram model's cache) and the indices best first.
+_Steps = tuple[tuple[str, ...], tuple[str, ...], tuple[float, ...], tuple[int, ...]]
+# The same at the end of a word: Arabic chunks, log-probabilities, and those of the end.
+_LastSteps = tuple[tuple[str, ...], tuple[float, ...], tuple[float, ...]]
 
 
 @dataclass(frozen=True)
@@ -66,10 +76,9 @@ class ArabiziModel:
         self.joint = joint
         self.words = words
         self.weights = weights
-        self._chunks: dict[str, list[str]] = {}
-        for unit in joint.to_json()["counts"].get("", {}):
-            if unit != BOUNDARY:
-                self._chunks.setdefault(unit.split(UNIT_SEP)[0], []).append(unit)
+        self._chunks = _chunks(joint)
+        self._step_cache: dict[tuple[tuple[str, str], str], _Steps] = {}
+        self._last_step_cache: dict[tuple[tuple[str, str], str], _LastSteps] = {}
         self.candidates = functools.lru_cache(maxsize=50_000)(self._candidates)
 
     def to_json(self) -> dict[str, Any]:
@@ -145,34 +154,118 @@ class ArabiziModel:
         return self.weights.word_lm * self.words.logprob(word, [before])
 
     def _candidates(self, word: str) -> tuple[tuple[str, float], ...]:
-        """The best Arabic spellings of one Latin word with their joint log-probabilities."""
-        beams: list[list[tuple[float, tuple[str, ...], str]]] = [[] for _ in range(len(word) + 1)]
+        """The best Arabic spellings of one Latin word with their joint log-probabilities.
+
+        A beam search over chunk boundaries. Spellings reach the end of the word in a fixed
+        order (start, beam rank, chunk length, model order), which breaks ties in the final
+        ``nlargest``; the partial ones are pruned early only where ``nlargest`` would drop
+        them anyway (see :meth:`_extend`), so the result is the one of an exhaustive beam."""
+        beams: list[_Beam] = [[] for _ in range(len(word) + 1)]
+        floors: list[list[float]] = [[] for _ in range(len(word) + 1)]
         beams[0].append((0.0, (BOUNDARY, BOUNDARY), ""))
-        for start in range(len(word)):
-            beams[start] = heapq.nlargest(self.weights.beam, beams[start])
-            for score, history, arabic in beams[start]:
-                for end, unit, logprob in self._expansions(word, start, history):
-                    output = unit.split(UNIT_SEP)[1] if unit else word[start]
-                    beams[end].append((score + logprob, (history[-1], unit), arabic + output))
         finals: dict[str, float] = {}
-        for score, history, arabic in beams[len(word)]:
-            total = score + self.joint.logprob(BOUNDARY, history)
-            finals[arabic] = max(total, finals.get(arabic, total))
+        for start in range(len(word)):
+            spans = self._spans(word, start)
+            for entry in heapq.nlargest(self.weights.beam, beams[start]):
+                for end, chunk in spans:
+                    if end == len(word):
+                        self._finish(entry, chunk, finals)
+                    else:
+                        self._extend(entry, chunk, beams[end], floors[end])
         best = heapq.nlargest(self.weights.candidates, finals.items(), key=lambda item: item[1])
         return tuple(best)
 
-    def _expansions(
-        self, word: str, start: int, history: tuple[str, ...]
-    ) -> list[tuple[int, str, float]]:
-        """Every unit that can spell ``word`` from ``start`` on, with its log-probability;
-        an unknown character is copied with a fixed penalty so that a path always exists."""
-        found: list[tuple[int, str, float]] = []
-        for size in range(1, min(_MAX_CHUNK, len(word) - start) + 1):
-            for unit in self._chunks.get(word[start : start + size], ()):
-                found.append((start + size, unit, self.joint.logprob(unit, history)))
-        if not found:
-            found.append((start + 1, "", _UNKNOWN_CHAR))
-        return found
+    def _spans(self, word: str, start: int) -> list[tuple[int, str]]:
+        """Where each Latin chunk the model knows at ``start`` ends, shortest first; an
+        unknown character is copied with a fixed penalty so that a path always exists."""
+        spans = [
+            (start + size, word[start : start + size])
+            for size in range(1, min(_MAX_CHUNK, len(word) - start) + 1)
+            if word[start : start + size] in self._chunks
+        ]
+        return spans or [(start + 1, word[start])]
+
+    def _extend(self, entry: _Entry, chunk: str, beam: _Beam, floor: list[float]) -> None:
+        """Add to ``beam`` the spellings of ``chunk`` after ``entry`` that can still be among
+        its ``weights.beam`` best. ``floor`` holds the best scores added so far (a min-heap):
+        one strictly below all of them is never kept by ``nlargest``, and since the steps
+        come best first, neither is any step after it."""
+        score, history, arabic = entry
+        units, outputs, logprobs, best_first = self._steps(history, chunk)
+        size = self.weights.beam
+        for index in best_first:
+            total = score + logprobs[index]
+            if len(floor) < size:
+                heapq.heappush(floor, total)
+            elif total < floor[0]:
+                break
+            else:
+                heapq.heappushpop(floor, total)
+            beam.append((total, (history[1], units[index]), arabic + outputs[index]))
+
+    def _finish(self, entry: _Entry, chunk: str, finals: dict[str, float]) -> None:
+        """Record in ``finals`` each spelling that ends the word with ``chunk`` after
+        ``entry``, keeping a spelling's best score (the steps come in model order, so that
+        ties between spellings are broken as they always were)."""
+        score, history, arabic = entry
+        outputs, logprobs, endings = self._last_steps(history, chunk)
+        for output, logprob, ending in zip(outputs, logprobs, endings, strict=True):
+            total = score + logprob + ending
+            spelling = arabic + output
+            best = finals.get(spelling)
+            if best is None or total > best:
+                finals[spelling] = total
+
+    def _steps(self, history: tuple[str, str], chunk: str) -> _Steps:
+        """The units spelling ``chunk``, their Arabic chunks, their log-probabilities after
+        ``history`` and their indices best first; kept per model, since the search meets
+        the same (history, chunk) pairs over and over."""
+        key = (history, chunk)
+        steps = self._step_cache.get(key)
+        if steps is None:
+            units, outputs = self._spellings(chunk)
+            logprobs = self._logprobs(units, history)
+            best_first = tuple(sorted(range(len(units)), key=logprobs.__getitem__, reverse=True))
+            steps = remember(
+                self._step_cache, key, (units, outputs, logprobs, best_first), _STEP_CACHE_SIZE
+            )
+        return steps
+
+    def _last_steps(self, history: tuple[str, str], chunk: str) -> _LastSteps:
+        """For a chunk that ends the word: the Arabic chunks, their log-probabilities after
+        ``history`` and those of the word boundary after each, in model order."""
+        key = (history, chunk)
+        steps = self._last_step_cache.get(key)
+        if steps is None:
+            units, outputs = self._spellings(chunk)
+            endings = tuple(self.joint.logprob(BOUNDARY, (history[1], unit)) for unit in units)
+            steps = (outputs, self._logprobs(units, history), endings)
+            remember(self._last_step_cache, key, steps, _STEP_CACHE_SIZE)
+        return steps
+
+    def _spellings(self, chunk: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """The units spelling ``chunk`` and their Arabic chunks, in model order; a chunk
+        the model never saw is copied by the empty unit."""
+        return self._chunks.get(chunk) or (("",), (chunk,))
+
+    def _logprobs(self, units: tuple[str, ...], history: tuple[str, str]) -> tuple[float, ...]:
+        """The joint log-probability of each unit after ``history``; the empty unit of a
+        copied character costs a fixed penalty."""
+        return (_UNKNOWN_CHAR,) if units == ("",) else self.joint.logprobs(units, history)
+
+
+def _chunks(joint: NgramModel) -> dict[str, tuple[tuple[str, ...], tuple[str, ...]]]:
+    """Each Latin chunk's units and their Arabic chunks, in the model's order (which breaks
+    ties between equally scored spellings)."""
+    spellings: dict[str, list[tuple[str, str]]] = {}
+    for unit in joint.to_json()["counts"].get("", {}):
+        if unit != BOUNDARY:
+            latin, arabic = unit.split(UNIT_SEP)[:2]
+            spellings.setdefault(latin, []).append((unit, arabic))
+    return {
+        latin: (tuple(unit for unit, _ in pairs), tuple(arabic for _, arabic in pairs))
+        for latin, pairs in spellings.items()
+    }
 
 
 def _joins(before: tuple[str, str], latin: str) -> bool:
