@@ -4,28 +4,12 @@ document, valid and invalid data, an admin token — never a 5xx, always as docu
 from __future__ import annotations
 
 import pytest
-import schemathesis
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-from schemathesis.checks import (
-    content_type_conformance,
-    not_a_server_error,
-    response_schema_conformance,
-    status_code_conformance,
-)
-from schemathesis.generation.modes import GenerationMode
 
 from jisr.exchange.gateway.admin import GatewayScope
 from tests.exchange.gateway.conftest import PROVIDER
 from tests.exchange.gateway.harness import Federation
 from tests.exchange.gateway.test_admin import token
-
-CHECKS = [
-    not_a_server_error,
-    status_code_conformance,
-    content_type_conformance,
-    response_schema_conformance,
-]
+from tests.openapi_fuzz import fuzz_every_operation
 
 pytestmark = pytest.mark.slow
 
@@ -35,25 +19,4 @@ def test_every_admin_operation_conforms(exchange: Federation) -> None:
     provider = exchange.gateways[PROVIDER]
     base = f"http://127.0.0.1:{provider.settings.admin_port}"
     headers = {"Authorization": f"Bearer {token(provider, 'fuzzer', GatewayScope.ADMIN)}"}
-    schema = schemathesis.openapi.from_url(f"{base}/openapi.json")
-    operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) >= 8
-
-    for operation in operations:
-        strategy = st.one_of(
-            operation.as_strategy(GenerationMode.POSITIVE),
-            operation.as_strategy(GenerationMode.NEGATIVE),
-        )
-
-        @given(case=strategy)
-        @settings(
-            max_examples=20,
-            deadline=None,
-            database=None,
-            derandomize=True,
-            suppress_health_check=list(HealthCheck),
-        )
-        def conforms(case: schemathesis.Case) -> None:
-            case.call_and_validate(base_url=base, headers=headers, checks=CHECKS, timeout=10)
-
-        conforms()
+    assert fuzz_every_operation(base, max_examples=20, headers=headers) >= 8
