@@ -78,19 +78,7 @@ async def begin_bulk_write(session: AsyncSession, backend: str, births: Iterable
 
 async def next_sequence(session: AsyncSession, backend: str, scope: str) -> int:
     """Draw the next number (1, 2, …) of ``scope``; drawn numbers are never reused."""
-    dialect_insert = postgresql.insert if backend == "postgresql" else sqlite.insert
-    await session.execute(
-        dialect_insert(SequenceRow)
-        .values(scope=scope, next_value=0)
-        .on_conflict_do_nothing(index_elements=["scope"])
-    )
-    result = await session.execute(
-        update(SequenceRow)
-        .where(SequenceRow.scope == scope)
-        .values(next_value=SequenceRow.next_value + 1)
-        .returning(SequenceRow.next_value)
-    )
-    return int(result.scalar_one())
+    return await reserve_sequence(session, backend, scope, 1)
 
 
 async def reserve_sequence(session: AsyncSession, backend: str, scope: str, count: int) -> int:
