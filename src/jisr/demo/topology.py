@@ -34,10 +34,11 @@ from jisr.exchange.central.keystore import KeyStore
 from jisr.exchange.central.lifecycle import initialise, onboard_gateway, open_registry
 from jisr.exchange.central.publisher import Publisher
 from jisr.exchange.central.tokens import TOKENS, Scope
-from jisr.exchange.gateway.app import GatewayServer, until_signalled
+from jisr.exchange.gateway.app import GatewayServer
 from jisr.exchange.gateway.lifecycle import init_gateway, with_registry
 from jisr.exchange.gateway.registry import GatewayRegistry
 from jisr.ids import GatewayId
+from jisr.serving import start_listener, until_signalled
 from jisr.storage import Database
 
 __all__ = [
@@ -127,19 +128,36 @@ _handed_out: set[int] = set()
 
 
 def free_port() -> int:
-    """A loopback TCP port that nobody holds now, not handed out before by this process."""
+    """A loopback TCP port that nobody holds now, reserved for about a minute.
+
+    Several processes (the demo, parallel test workers) pick ports from the same range, and
+    a port is handed out seconds before its server binds it. So the port is left with a
+    connection in TIME_WAIT (60 s on Linux) that was accepted by a socket with
+    SO_REUSEADDR: a plain ``bind`` — this function's check in any other process — is
+    refused, while servers, which bind with SO_REUSEADDR (uvicorn, asyncio), succeed.
+    """
     for _ in range(500):
         port = _PORTS[0] + secrets.randbelow(_PORTS[1] - _PORTS[0])
-        if port in _handed_out:
+        if port in _handed_out or not _reserve(port):
             continue
-        with socket.socket() as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
         _handed_out.add(port)
         return port
     raise RuntimeError("no free loopback port between 20000 and 32767")
+
+
+def _reserve(port: int) -> bool:
+    with socket.socket() as listener:
+        try:
+            listener.bind(("127.0.0.1", port))  # without SO_REUSEADDR: refused if held
+        except OSError:
+            return False
+        # Set after bind, so the check above stays strict; the accepted socket inherits it.
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.listen(1)
+        with socket.create_connection(("127.0.0.1", port), timeout=5):
+            accepted, _ = listener.accept()
+            accepted.close()  # the side that closes first holds the TIME_WAIT
+    return True
 
 
 def prepare(root: Path, countries: tuple[Country, ...] = COUNTRIES) -> list[DemoCentral]:
@@ -345,6 +363,18 @@ def _uvicorn(app: Any, port: int) -> uvicorn.Server:
     )
 
 
+async def _until_started(servers: list[uvicorn.Server], tasks: list[asyncio.Task[None]]) -> None:
+    """Wait until every server listens; if one fails, stop the others and raise its error."""
+    while not all(server.started for server in servers):
+        failed = [task for task in tasks if task.done()]
+        if failed:
+            for server in servers:
+                server.should_exit = True
+            await asyncio.wait(tasks, timeout=10)
+            raise RuntimeError(f"a demo listener failed to start: {failed[0].exception()!r}")
+        await asyncio.sleep(0.05)
+
+
 async def serve_exchange(
     demo: Demo,
     started: asyncio.Event | None = None,
@@ -355,11 +385,8 @@ async def serve_exchange(
     servers = [_uvicorn(create_app(c.settings), c.settings.port) for c in demo.centrals]
     servers.append(_uvicorn(create_backend(), demo.backend_port))
     servers += [_uvicorn(app, port) for app, port in apps]
-    tasks = [asyncio.create_task(server.serve()) for server in servers]
-    while not all(server.started for server in servers):
-        if any(task.done() for task in tasks):
-            break
-        await asyncio.sleep(0.05)
+    tasks = [start_listener(server) for server in servers]
+    await _until_started(servers, tasks)
     gateways = [GatewayServer(g.settings) for g in demo.gateways]
     try:
         for gateway in gateways:
@@ -391,11 +418,8 @@ async def serve(centrals: list[DemoCentral], started: asyncio.Event | None = Non
         )
         for c in centrals
     ]
-    tasks = [asyncio.create_task(server.serve()) for server in servers]
-    while not all(server.started for server in servers):
-        if any(task.done() for task in tasks):
-            break
-        await asyncio.sleep(0.05)
+    tasks = [start_listener(server) for server in servers]
+    await _until_started(servers, tasks)
     if started is not None:
         started.set()
     try:

@@ -74,6 +74,7 @@ from jisr.identity.register.importer import (
 from jisr.identity.register.register import BulkEnrolError
 from jisr.identity.register.samples import generate as generate_samples
 from jisr.problems import Problem
+from jisr.serving import start_listener, until_signalled
 from jisr.storage import Database, utcnow
 
 __all__ = ["ENROL_BATCH", "app", "enrol_rows", "initialise"]
@@ -532,7 +533,6 @@ async def _serve(settings: IdpSettings) -> None:
     import structlog
     import uvicorn
 
-    from jisr.exchange.gateway.app import until_signalled
     from jisr.identity.app import create_idp_app
 
     try:
@@ -551,7 +551,7 @@ async def _serve(settings: IdpSettings) -> None:
         proxy_headers=False,
     )
     server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
+    task = start_listener(server)
     while not server.started:
         if task.done():
             errors.print(f"[red]the server did not start[/red]: {task.exception()!r}")

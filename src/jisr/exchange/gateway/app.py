@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 import asyncio
-import signal
 import ssl
 from contextlib import suppress
 
@@ -20,6 +19,7 @@ from jisr.exchange.gateway.provider import ProviderFace
 from jisr.exchange.gateway.runtime import Gateway
 from jisr.exchange.gateway.transport import TLSHttpProtocol, server_context
 from jisr.observability import Metrics, ReadinessCheck, health_routes
+from jisr.serving import start_listener, until_signalled
 
 __all__ = ["GatewayServer", "until_signalled"]
 
@@ -96,7 +96,7 @@ class GatewayServer:
             listeners.append((consumer, settings.host, settings.tls_port, is_context))
         for app, host, port, tls in listeners:
             self._servers.append(self._server(app, host, port, tls))
-        self._tasks = [asyncio.create_task(server.serve()) for server in self._servers]
+        self._tasks = [start_listener(server) for server in self._servers]
         while not all(server.started for server in self._servers):
             failed = [task for task in self._tasks if task.done()]
             if failed:
@@ -154,22 +154,3 @@ class GatewayServer:
             await until_signalled(self._tasks)
         finally:
             await self.stop()
-
-
-async def until_signalled(tasks: list[asyncio.Task[None]]) -> None:
-    """Wait for SIGINT/SIGTERM (or for a server task to end).
-
-    Each uvicorn server chains its own signal handler when it starts; with several servers
-    in one loop only the last would see Ctrl-C. The handler installed here, after they all
-    started, takes the signal for the whole process.
-    """
-    loop = asyncio.get_running_loop()
-    stop = asyncio.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        # signal.signal works on every platform; it refuses (ValueError) off the main
-        # thread, where the embedding program owns the signals (tests, other servers).
-        with suppress(ValueError):
-            signal.signal(signum, lambda *_: loop.call_soon_threadsafe(stop.set))
-    waiter = asyncio.create_task(stop.wait())
-    await asyncio.wait([waiter, *tasks], return_when=asyncio.FIRST_COMPLETED)
-    waiter.cancel()
