@@ -86,7 +86,13 @@ def central_of(request: Request) -> Central:
     return central
 
 
-CentralDep = Annotated[Central, Depends(central_of)]
+async def _central(request: Request) -> Central:
+    """The dependency form of :func:`central_of`. Async on purpose: FastAPI runs a plain ``def``
+    dependency in a worker thread, a thread hand-off on every request."""
+    return central_of(request)
+
+
+CentralDep = Annotated[Central, Depends(_central)]
 
 
 def requires(scope: Scope) -> Callable[..., Awaitable[str]]:

@@ -130,7 +130,13 @@ def gateway_of(request: Request) -> Gateway:
     return gateway
 
 
-GatewayDep = Annotated[Gateway, Depends(gateway_of)]
+async def _gateway(request: Request) -> Gateway:
+    """The dependency form of :func:`gateway_of`. Async on purpose: FastAPI runs a plain ``def``
+    dependency in a worker thread, a thread hand-off on every request."""
+    return gateway_of(request)
+
+
+GatewayDep = Annotated[Gateway, Depends(_gateway)]
 
 
 def requires(scope: GatewayScope) -> Callable[..., Awaitable[str]]:

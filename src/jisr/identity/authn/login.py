@@ -100,16 +100,19 @@ class Authenticator:
         A failure is committed before the error is raised.
         """
         async with self.database.transaction() as session:
-            await self.throttle.check(session, nin=nin, address=address)
+            failures = await self.throttle.check(session, nin=nin, address=address)
             account = await session.get(AccountRow, nin)
         stored = account.password_hash if account and account.status == "active" else None
         argon2 = self.settings.argon2
         encoded = stored if stored is not None else await asyncio.to_thread(_dummy_hash, argon2)
         valid = await asyncio.to_thread(verify_password, encoded, password) and stored is not None
-        async with self.database.transaction() as session:
-            if not valid:
+        if not valid:
+            async with self.database.transaction() as session:
                 await self.throttle.record_failure(session, nin=nin, address=address)
-            else:
+        elif failures:
+            # Nothing to forget is the usual case: then a success writes nothing. A failure
+            # counted meanwhile by a concurrent attempt stays counted (it did happen).
+            async with self.database.transaction() as session:
                 await self.throttle.record_success(session, nin=nin)
         if not valid or account is None:
             raise InvalidCredentials

@@ -69,25 +69,27 @@ class Throttle:
 
     async def check(
         self, session: AsyncSession, *, nin: str | None, address: str, scope: str = ACCOUNT
-    ) -> None:
-        """Raise :class:`AccountLocked` or :class:`Throttled` if an attempt must not run now."""
+    ) -> int:
+        """Raise :class:`AccountLocked` or :class:`Throttled` if an attempt must not run now;
+        otherwise return ``nin``'s consecutive failures in ``scope`` (0 without ``nin``), so
+        a success with none to forget needs no write (:meth:`record_success`)."""
         now = self.clock()
         waits = [timedelta(0)]
+        failures = 0
         if nin is not None:
             counters = await self._counters(session, nin)
             if any(row.locked_at is not None for row in counters):
                 raise AccountLocked
-            waits += [
-                self._wait(row, self.settings.account_free_failures, now)
-                for row in counters
-                if row.scope == scope
-            ]
+            mine = [row for row in counters if row.scope == scope]
+            failures = sum(row.failures for row in mine)
+            waits += [self._wait(row, self.settings.account_free_failures, now) for row in mine]
         address_row = await session.get(CounterRow, (ADDRESS, address_key(address)))
         if address_row is not None and not self._forgotten(address_row, now):
             waits.append(self._wait(address_row, self.settings.address_free_failures, now))
         wait = max(waits)
         if wait > timedelta(0):
             raise Throttled(wait.total_seconds())
+        return failures
 
     async def record_failure(
         self, session: AsyncSession, *, nin: str | None, address: str, scope: str = ACCOUNT

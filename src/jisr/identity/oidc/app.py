@@ -194,7 +194,13 @@ def provider_of(request: Request) -> OidcProvider:
     return provider
 
 
-ProviderDep = Annotated[OidcProvider, Depends(provider_of)]
+async def _provider(request: Request) -> OidcProvider:
+    """The dependency form of :func:`provider_of`. Async on purpose: FastAPI runs a plain ``def``
+    dependency in a worker thread, a thread hand-off on every request."""
+    return provider_of(request)
+
+
+ProviderDep = Annotated[OidcProvider, Depends(_provider)]
 
 
 def requires(scope: OidcScope) -> Callable[..., Awaitable[str]]:
@@ -314,7 +320,7 @@ async def introspect(request: Request, provider: ProviderDep) -> Response:
     return await provider.adapter.introspect(request)
 
 
-def _flow(request: Request) -> LoginFlow:
+async def _flow(request: Request) -> LoginFlow:
     flow = provider_of(request).flow
     if flow is None:
         # The provider serves machine clients only (no register was configured).

@@ -72,6 +72,7 @@ class OidcProvider:
                 sessions=SessionStore(database, csrf_key, authn, clock),
                 register=register,
                 subject_secret=settings.subject_secret.get_secret_value().encode(),
+                clients=self.adapter.clients,
             )
             # RFC 9126 §2.1: /par validates the OIDC parameters exactly as /authorize does.
             self.server.authorization_rules = authorization_rules

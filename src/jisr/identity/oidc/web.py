@@ -70,7 +70,7 @@ from jisr.identity.oidc.claims import (
     person_claims,
     subject_for,
 )
-from jisr.identity.oidc.clients import Client, get_client
+from jisr.identity.oidc.clients import Client, ClientCache, get_client
 from jisr.identity.oidc.models import AuthRequestRow, ConsentRow, GrantRow, TokenRow
 from jisr.identity.oidc.par import (
     REQUEST_URI_PREFIX,
@@ -221,8 +221,12 @@ class LoginFlow:
         sessions: SessionStore,
         register: PopulationRegister,
         subject_secret: bytes,
+        clients: ClientCache,
     ) -> None:
         self.server, self.database, self.settings, self.clock = server, database, settings, clock
+        # The token endpoint's cache: a change made through the admin API or CLI is seen
+        # at once in this process, within client_cache_ttl in others (docs/oidc.md).
+        self.clients = clients
         self.authenticator, self.sessions, self.register = authenticator, sessions, register
         self.subject_secret = subject_secret
         self.cookie = sessions.settings.session_cookie
@@ -325,7 +329,7 @@ class LoginFlow:
         if not client_id:
             raise _PageRefusal("invalid_request")
         async with self.database.transaction() as session:
-            client = await get_client(session, client_id)
+            client = (await self.clients.load(session, [client_id])).get(client_id)
         if client is None:
             raise _PageRefusal("invalid_client")
         redirect_uri = params.get("redirect_uri")
@@ -366,12 +370,15 @@ class LoginFlow:
         *,
         consented: bool = False,
         cookies: list[tuple[str, str, int]] | None = None,
-        session_id: str | None = None,
+        new_session: Session | None = None,
     ) -> Response:
-        """Log in, step up, ask consent or issue the code: whatever the request needs next."""
-        just_logged_in = session_id is not None
-        session_id = session_id or request.cookies.get(self.cookie)
-        session = await self.sessions.load(session_id) if session_id else None
+        """Log in, step up, ask consent or issue the code: whatever the request needs next.
+        ``new_session`` is the session a login just created (its cookie is in ``cookies``)."""
+        just_logged_in = new_session is not None
+        session = new_session
+        if session is None:
+            session_id = request.cookies.get(self.cookie)
+            session = await self.sessions.load(session_id) if session_id else None
         # OIDC Core §3.1.2.1: a positive response only for the person the id_token_hint
         # names; someone else's session means a login, and if the login was just made by
         # someone else, an error (never a code for the wrong person).
@@ -419,14 +426,13 @@ class LoginFlow:
                 )
             tx = tx or await self._store(client, params, fresh_after)
             return _with_cookies(_see_other(f"/consent?tx={tx}"), cookies)
-        response = await self._issue_code(client, params, session)
-        if tx is not None:
-            await self._forget(tx)
+        response = await self._issue_code(client, params, session, tx)
         return _with_cookies(response, cookies)
 
     async def _issue_code(
-        self, client: Client, params: dict[str, str], session: Session
+        self, client: Client, params: dict[str, str], session: Session, tx: str | None
     ) -> Response:
+        """Store the code's grant and forget the pending request ``tx`` (one transaction)."""
         oauth_request, grant, _ = self._validate(client, params, self.clock())
         user = EndUser(
             nin=session.nin,
@@ -441,6 +447,9 @@ class LoginFlow:
         assert pending is not None
         async with self.database.transaction() as db:
             db.add(grant_row(pending))
+            if tx is not None:
+                forget = delete(AuthRequestRow).where(AuthRequestRow.id_hash == _digest(tx))
+                await db.execute(forget)
         return _see_other(dict(headers)["Location"])
 
     def subject(self, client: Client, nin: str) -> str:
@@ -486,7 +495,7 @@ class LoginFlow:
             row = await db.get(AuthRequestRow, _digest(tx))
             if row is None or row.expires_at <= self.clock():
                 raise _PageRefusal("session_expired")
-            client = await get_client(db, row.client_id)
+            client = (await self.clients.load(db, [row.client_id])).get(row.client_id)
             params, fresh_after = dict(row.params), row.fresh_after
         if client is None:
             raise _PageRefusal("invalid_client")
@@ -669,7 +678,7 @@ class LoginFlow:
             tx,
             locale,
             cookies=cookies,
-            session_id=new.id,
+            new_session=new.session,
         )
 
     def _login_page(
@@ -857,7 +866,9 @@ class LoginFlow:
             grant = None
             if row is not None and row.grant_id is not None:
                 grant = await load_grant(db, GrantRow.id == row.grant_id)
-            client = None if row is None else await get_client(db, row.client_id)
+            client = None
+            if row is not None:
+                client = (await self.clients.load(db, [row.client_id])).get(row.client_id)
         if (
             row is None
             or row.kind != "access_token"
@@ -912,6 +923,7 @@ class LoginFlow:
         if not isinstance(client_id, str) or params.get("client_id", client_id) != client_id:
             return _error_page(locale, "invalid_request")
         async with self.database.transaction() as db:
+            # Not the cache: a post-logout URI a client just gave up is refused at once.
             client = await get_client(db, client_id)
         if client is None:
             return _error_page(locale, "invalid_client")

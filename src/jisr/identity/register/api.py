@@ -162,12 +162,13 @@ def _settings(request: Request) -> _Settings:
     return settings
 
 
-def _registry(
+async def _registry(
     request: Request,
     registry_name: Annotated[str, Path(alias="registryName")],
     version: Annotated[str, Path(alias="versionNumber")],
 ) -> _Settings:
-    """The registry the path names: this API serves exactly one name and version."""
+    """The registry the path names: this API serves exactly one name and version. (Async,
+    as FastAPI would run a plain ``def`` dependency in a worker thread.)"""
     settings = _settings(request)
     if (registry_name, version) != (settings.registry_name, settings.version):
         raise Problem(404, "unknown_registry", f"no registry {registry_name!r} {version!r}")
