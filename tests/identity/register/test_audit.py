@@ -6,8 +6,9 @@ import asyncio
 from typing import Any
 
 import pytest
-from sqlalchemy import event, select, text
+from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from jisr.identity.register import PopulationRegister
 from jisr.identity.register._audit import AuditTrail
@@ -16,16 +17,17 @@ from jisr.storage import Database
 from tests.identity.register.conftest import NOW, RECORDED, birth
 
 
-def _count_commits(database: Database) -> list[None]:
-    """One entry per INSERT into ``register_reads``: each is one commit (its own
+def _count_commits(trail: AuditTrail) -> list[int]:
+    """The size of each group the trail commits: one entry per INSERT and commit (its own
     transaction on SQLite, an autocommit statement on PostgreSQL)."""
-    commits: list[None] = []
+    commits: list[int] = []
+    commit = trail._commit
 
-    def executed(_connection: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        if statement.startswith("INSERT INTO register_reads"):
-            commits.append(None)
+    async def counted(connection: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+        commits.append(len(rows))
+        await commit(connection, rows)
 
-    event.listen(database.engine.sync_engine, "before_cursor_execute", executed)
+    trail._commit = counted  # type: ignore[method-assign]
     return commits
 
 
@@ -45,7 +47,7 @@ class TestGroupCommit:
     async def test_rows_arriving_together_share_one_commit(self, database: Database) -> None:
         """Forty rows recorded at once are written by one INSERT in one commit."""
         trail = AuditTrail(database)
-        commits = _count_commits(database)
+        commits = _count_commits(trail)
         await asyncio.gather(
             *(trail.record(f"BK{i:07d}", "MA/GOV/CNSS/APP", "check", NOW) for i in range(40))
         )
@@ -55,7 +57,7 @@ class TestGroupCommit:
     async def test_a_group_is_at_most_the_limit(self, database: Database) -> None:
         """With a limit of 16, forty waiting rows take three commits, in arrival order."""
         trail = AuditTrail(database, group_limit=16)
-        commits = _count_commits(database)
+        commits = _count_commits(trail)
         await asyncio.gather(
             *(trail.record(f"BK{i:07d}", "MA/GOV/CNSS/APP", "check", NOW) for i in range(40))
         )
@@ -65,7 +67,7 @@ class TestGroupCommit:
     async def test_lone_reads_each_commit_at_once(self, database: Database) -> None:
         """One reader at a time: each record is its own commit, nothing waits for company."""
         trail = AuditTrail(database)
-        commits = _count_commits(database)
+        commits = _count_commits(trail)
         for i in range(3):
             await trail.record(f"BK{i:07d}", "MA/GOV/CNSS/APP", "check", NOW)
             assert len(commits) == i + 1

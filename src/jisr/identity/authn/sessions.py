@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import delete
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from jisr.identity.authn.errors import CsrfInvalid
 from jisr.identity.authn.login import Acr, AuthResult
@@ -113,29 +114,40 @@ class SessionStore:
 
     async def create(self, result: AuthResult, *, replaces: str | None = None) -> NewSession:
         """Start a session for ``result``; ``replaces`` (an older session id) is ended."""
+        new = self.start(result)
+        async with self.database.transaction() as db:
+            await self.save(db, new, replaces=replaces)
+        return new
+
+    def start(self, result: AuthResult) -> NewSession:
+        """A new session for ``result``, not stored yet: :meth:`save` stores it, inside a
+        caller's transaction (so a login and what it leads to commit together)."""
         now = self.clock()
         session_id = secrets.token_urlsafe(32)
         expires_at = now + self.settings.session_lifetime
-        async with self.database.transaction() as db:
-            if replaces is not None:
-                await db.execute(delete(SessionRow).where(SessionRow.id_hash == _id_hash(replaces)))
-            db.add(
-                SessionRow(
-                    id_hash=_id_hash(session_id),
-                    nin=result.nin,
-                    acr=result.acr.value,
-                    amr=list(result.amr),
-                    auth_time=result.auth_time,
-                    created_at=now,
-                    expires_at=expires_at,
-                )
-            )
         lifetime = int(self.settings.session_lifetime.total_seconds())
         return NewSession(
             id=session_id,
             session=Session(result.nin, result.acr, result.amr, result.auth_time, expires_at),
             cookie=Cookie(self.settings.session_cookie, session_id, lifetime),
             csrf_token=self.csrf_token(session_id),
+        )
+
+    async def save(self, db: AsyncSession, new: NewSession, *, replaces: str | None = None) -> None:
+        """Store ``new`` in the caller's transaction ``db``; ``replaces`` is ended."""
+        if replaces is not None:
+            await db.execute(delete(SessionRow).where(SessionRow.id_hash == _id_hash(replaces)))
+        session = new.session
+        db.add(
+            SessionRow(
+                id_hash=_id_hash(new.id),
+                nin=session.nin,
+                acr=session.acr.value,
+                amr=list(session.amr),
+                auth_time=session.auth_time,
+                created_at=session.expires_at - self.settings.session_lifetime,
+                expires_at=session.expires_at,
+            )
         )
 
     async def load(self, session_id: str) -> Session | None:

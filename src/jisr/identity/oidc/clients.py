@@ -41,6 +41,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from jisr.identity.oidc.errors import AssertionRefused, RegistrationError
 from jisr.identity.oidc.models import ClientRow
+from jisr.storage import Database
 
 __all__ = [
     "AUTH_METHODS",
@@ -267,6 +268,14 @@ class ClientCache:
                 self._put(client, now)
             found |= loaded
         return found
+
+    async def client(self, database: Database, client_id: str) -> Client | None:
+        """One client: from the cache without touching the database, else read and kept."""
+        client = self._get(client_id, self.monotonic())
+        if client is not None:
+            return client
+        async with database.transaction() as session:
+            return (await self.load(session, [client_id])).get(client_id)
 
     def invalidate(self, client_id: str) -> None:
         self._entries.pop(client_id, None)

@@ -40,7 +40,7 @@ from authlib.oauth2.rfc6749 import (  # type: ignore[import-untyped]
 )
 from joserfc.errors import JoseError as JoserfcError
 from pydantic import ValidationError
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
@@ -53,6 +53,7 @@ from jisr.identity.authn import (
     AuthResult,
     CsrfInvalid,
     InvalidCredentials,
+    NewSession,
     PasskeyFlagged,
     Passkeys,
     PasskeySettings,
@@ -207,6 +208,14 @@ def _error(code: str, description: str) -> OAuth2Error:
     return OAuth2Error(description=description, error=code)
 
 
+@dataclass(frozen=True)
+class _Login:
+    """A session a login just started, not stored yet, and the session it replaces."""
+
+    new: NewSession
+    replaces: str | None
+
+
 class LoginFlow:
     """The authorization endpoint, its pages, userinfo and logout."""
 
@@ -328,8 +337,7 @@ class LoginFlow:
         client_id = params.get("client_id")
         if not client_id:
             raise _PageRefusal("invalid_request")
-        async with self.database.transaction() as session:
-            client = (await self.clients.load(session, [client_id])).get(client_id)
+        client = await self.clients.client(self.database, client_id)
         if client is None:
             raise _PageRefusal("invalid_client")
         redirect_uri = params.get("redirect_uri")
@@ -370,32 +378,60 @@ class LoginFlow:
         *,
         consented: bool = False,
         cookies: list[tuple[str, str, int]] | None = None,
-        new_session: Session | None = None,
+        login: _Login | None = None,
     ) -> Response:
         """Log in, step up, ask consent or issue the code: whatever the request needs next.
-        ``new_session`` is the session a login just created (its cookie is in ``cookies``)."""
-        just_logged_in = new_session is not None
-        session = new_session
+
+        ``login`` is the session a login just started, not stored yet (its cookie is in
+        ``cookies``): it is stored in the same transaction as the code when one is issued,
+        else on its own before the response goes out.
+        """
+        session = None if login is None else login.new.session
         if session is None:
             session_id = request.cookies.get(self.cookie)
             session = await self.sessions.load(session_id) if session_id else None
+        step = await self._next_step(
+            client, params, ask, fresh_after, tx, session, consented, login
+        )
+        if step is None:
+            assert session is not None
+            response = await self._issue_code(client, params, session, tx, login)
+        else:
+            if login is not None:
+                async with self.database.transaction() as db:
+                    await self.sessions.save(db, login.new, replaces=login.replaces)
+            response = step
+        return _with_cookies(response, cookies)
+
+    async def _next_step(
+        self,
+        client: Client,
+        params: dict[str, str],
+        ask: _Ask,
+        fresh_after: datetime | None,
+        tx: str | None,
+        session: Session | None,
+        consented: bool,
+        login: _Login | None,
+    ) -> Response | None:
+        """The response that takes the request a step further, or None: issue the code."""
         # OIDC Core §3.1.2.1: a positive response only for the person the id_token_hint
         # names; someone else's session means a login, and if the login was just made by
         # someone else, an error (never a code for the wrong person).
         try:
             hinted = self._hinted_subject(client, params)
         except OAuth2Error as error:  # its key retired while the person was logging in
-            return _with_cookies(self._redirect_error(error), cookies)
+            return self._redirect_error(error)
         other_person = (
             session is not None
             and hinted is not None
             and hinted != self.subject(client, session.nin)
         )
-        if other_person and just_logged_in:
+        if other_person and login is not None:
             if tx is not None:
                 await self._forget(tx)
             wrong = self._client_error(params, "login_required", "not the hinted person")
-            return _with_cookies(self._redirect_error(wrong), cookies)
+            return self._redirect_error(wrong)
         needs_login = (
             session is None
             or other_person
@@ -412,7 +448,7 @@ class LoginFlow:
             # A second factor steps "low" up to "substantial"; only a passkey reaches "high".
             step_up_totp = not needs_login and ask.acr is not Acr.HIGH
             target = "/login/totp" if step_up_totp else "/login"
-            return _with_cookies(_see_other(f"{target}?tx={tx}"), cookies)
+            return _see_other(f"{target}?tx={tx}")
         assert session is not None
         scopes = (params.get("scope") or "").split()
         wanted = granted_claims(scopes, [*ask.claims["userinfo"], *ask.claims["id_token"]])
@@ -425,14 +461,19 @@ class LoginFlow:
                     self._client_error(params, "consent_required", "consent is needed")
                 )
             tx = tx or await self._store(client, params, fresh_after)
-            return _with_cookies(_see_other(f"/consent?tx={tx}"), cookies)
-        response = await self._issue_code(client, params, session, tx)
-        return _with_cookies(response, cookies)
+            return _see_other(f"/consent?tx={tx}")
+        return None
 
     async def _issue_code(
-        self, client: Client, params: dict[str, str], session: Session, tx: str | None
+        self,
+        client: Client,
+        params: dict[str, str],
+        session: Session,
+        tx: str | None,
+        login: _Login | None,
     ) -> Response:
-        """Store the code's grant and forget the pending request ``tx`` (one transaction)."""
+        """Store the code's grant, forget the pending request ``tx`` and store the session
+        a login just started: one transaction (one commit for the whole login)."""
         oauth_request, grant, _ = self._validate(client, params, self.clock())
         user = EndUser(
             nin=session.nin,
@@ -446,6 +487,8 @@ class LoginFlow:
         assert status == 302
         assert pending is not None
         async with self.database.transaction() as db:
+            if login is not None:
+                await self.sessions.save(db, login.new, replaces=login.replaces)
             db.add(grant_row(pending))
             if tx is not None:
                 forget = delete(AuthRequestRow).where(AuthRequestRow.id_hash == _digest(tx))
@@ -491,12 +534,17 @@ class LoginFlow:
     async def _load(self, tx: str | None) -> tuple[Client, dict[str, str], datetime | None]:
         if not tx or len(tx) > 64:
             raise _PageRefusal("invalid_request")
-        async with self.database.transaction() as db:
-            row = await db.get(AuthRequestRow, _digest(tx))
-            if row is None or row.expires_at <= self.clock():
-                raise _PageRefusal("session_expired")
-            client = (await self.clients.load(db, [row.client_id])).get(row.client_id)
-            params, fresh_after = dict(row.params), row.fresh_after
+        # A Core read (no ORM session, no transaction): every page of the flow does it.
+        columns = (AuthRequestRow.client_id, AuthRequestRow.params, AuthRequestRow.fresh_after)
+        statement = select(*columns, AuthRequestRow.expires_at).where(
+            AuthRequestRow.id_hash == _digest(tx)
+        )
+        async with self.database.reading() as connection:
+            row = (await connection.execute(statement)).first()
+        if row is None or row.expires_at <= self.clock():
+            raise _PageRefusal("session_expired")
+        params, fresh_after = dict(row.params), row.fresh_after
+        client = await self.clients.client(self.database, row.client_id)
         if client is None:
             raise _PageRefusal("invalid_client")
         return client, params, fresh_after
@@ -519,8 +567,11 @@ class LoginFlow:
     async def _has_consent(
         self, client_id: str, nin: str, scopes: list[str], claims: list[str]
     ) -> bool:
-        async with self.database.transaction() as db:
-            row = await db.get(ConsentRow, (client_id, nin))
+        statement = select(ConsentRow.scopes, ConsentRow.claims).where(
+            ConsentRow.client_id == client_id, ConsentRow.nin == nin
+        )
+        async with self.database.reading() as connection:
+            row = (await connection.execute(statement)).first()
         return row is not None and set(scopes) <= set(row.scopes) and set(claims) <= set(row.claims)
 
     async def revoke_consent(self, client_id: str, nin: str) -> bool:
@@ -655,15 +706,17 @@ class LoginFlow:
         result: AuthResult,
         locale: Locale,
     ) -> Response:
-        old = request.cookies.get(self.cookie)
         # A new session id at every login (no session fixation); the old one ends.
-        new = await self.sessions.create(result, replaces=old)
+        login = _Login(self.sessions.start(result), replaces=request.cookies.get(self.cookie))
+        new = login.new
         cookies = [(new.cookie.name, new.cookie.value, new.cookie.max_age)]
         if "login" in ask.prompts:
             # prompt=login is satisfied by this login: the rest of the request goes on.
             params = await self._logged_in_once(tx, params)
             ask = self._asked(params)
         if result.acr.rank < ask.acr.rank and not result.totp_enrolled:
+            async with self.database.transaction() as db:
+                await self.sessions.save(db, new, replaces=login.replaces)
             await self._forget(tx)
             denied = self._client_error(
                 params, "access_denied", f"level {ask.acr.value} needs a second factor"
@@ -678,7 +731,7 @@ class LoginFlow:
             tx,
             locale,
             cookies=cookies,
-            new_session=new.session,
+            login=login,
         )
 
     def _login_page(
