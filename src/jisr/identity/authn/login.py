@@ -25,6 +25,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 
+from sqlalchemy import select
+
 from jisr.identity.authn.errors import InvalidCredentials, MfaRequired
 from jisr.identity.authn.models import AccountRow
 from jisr.identity.authn.passwords import hash_password, needs_rehash, verify_password
@@ -99,9 +101,11 @@ class Authenticator:
         Raises :class:`InvalidCredentials`, :class:`Throttled` or :class:`AccountLocked`.
         A failure is committed before the error is raised.
         """
-        async with self.database.transaction() as session:
-            failures = await self.throttle.check(session, nin=nin, address=address)
-            account = await session.get(AccountRow, nin)
+        columns = (AccountRow.status, AccountRow.password_hash, AccountRow.totp_secret)
+        async with self.database.reading() as connection:  # Core reads, no transaction
+            failures = await self.throttle.check(connection, nin=nin, address=address)
+            statement = select(*columns).where(AccountRow.nin == nin)
+            account = (await connection.execute(statement)).first()
         stored = account.password_hash if account and account.status == "active" else None
         argon2 = self.settings.argon2
         encoded = stored if stored is not None else await asyncio.to_thread(_dummy_hash, argon2)

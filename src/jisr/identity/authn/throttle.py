@@ -20,10 +20,11 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from sqlalchemy import case, delete, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from jisr.identity.authn.errors import AccountLocked, Throttled
 from jisr.identity.authn.models import CounterRow
@@ -36,6 +37,16 @@ ACCOUNT = "account"
 SECOND_FACTOR = "factor2"
 ADDRESS = "address"
 _ACCOUNT_SCOPES = (ACCOUNT, SECOND_FACTOR)
+_COUNTER = (CounterRow.scope, CounterRow.failures, CounterRow.last_failure_at, CounterRow.locked_at)
+
+
+class _Counter(NamedTuple):
+    """One ``authn_counters`` row as read by a check (Core, not an ORM object)."""
+
+    scope: str
+    failures: int
+    last_failure_at: datetime | None
+    locked_at: datetime | None
 
 
 def address_key(address: str) -> str:
@@ -68,7 +79,12 @@ class Throttle:
         self.clock = clock
 
     async def check(
-        self, session: AsyncSession, *, nin: str | None, address: str, scope: str = ACCOUNT
+        self,
+        session: AsyncSession | AsyncConnection,
+        *,
+        nin: str | None,
+        address: str,
+        scope: str = ACCOUNT,
     ) -> int:
         """Raise :class:`AccountLocked` or :class:`Throttled` if an attempt must not run now;
         otherwise return ``nin``'s consecutive failures in ``scope`` (0 without ``nin``), so
@@ -83,7 +99,12 @@ class Throttle:
             mine = [row for row in counters if row.scope == scope]
             failures = sum(row.failures for row in mine)
             waits += [self._wait(row, self.settings.account_free_failures, now) for row in mine]
-        address_row = await session.get(CounterRow, (ADDRESS, address_key(address)))
+        found = await session.execute(
+            select(*_COUNTER).where(
+                CounterRow.scope == ADDRESS, CounterRow.key == address_key(address)
+            )
+        )
+        address_row = next((_Counter(*row) for row in found), None)
         if address_row is not None and not self._forgotten(address_row, now):
             waits.append(self._wait(address_row, self.settings.address_free_failures, now))
         wait = max(waits)
@@ -120,19 +141,20 @@ class Throttle:
             delete(CounterRow).where(CounterRow.scope.in_(_ACCOUNT_SCOPES), CounterRow.key == nin)
         )
 
-    async def _counters(self, session: AsyncSession, nin: str) -> list[CounterRow]:
-        result = await session.scalars(
-            select(CounterRow).where(CounterRow.scope.in_(_ACCOUNT_SCOPES), CounterRow.key == nin)
+    async def _counters(self, session: AsyncSession | AsyncConnection, nin: str) -> list[_Counter]:
+        # Core rows, not ORM objects: the check runs before every login (a plain read).
+        result = await session.execute(
+            select(*_COUNTER).where(CounterRow.scope.in_(_ACCOUNT_SCOPES), CounterRow.key == nin)
         )
-        return list(result)
+        return [_Counter(*row) for row in result]
 
-    def _wait(self, row: CounterRow, free: int, now: datetime) -> timedelta:
+    def _wait(self, row: _Counter, free: int, now: datetime) -> timedelta:
         if row.last_failure_at is None:
             return timedelta(0)
         delay = progressive_delay(row.failures, free, self.settings)
         return max(row.last_failure_at + delay - now, timedelta(0))
 
-    def _forgotten(self, row: CounterRow, now: datetime) -> bool:
+    def _forgotten(self, row: _Counter, now: datetime) -> bool:
         last = row.last_failure_at
         return last is None or last < now - self.settings.address_window
 

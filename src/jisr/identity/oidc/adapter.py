@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qsl
 
 from authlib.oauth2.rfc6749 import (  # type: ignore[import-untyped]
@@ -37,9 +37,10 @@ from authlib.oauth2.rfc6749 import (  # type: ignore[import-untyped]
 from authlib.oauth2.rfc6749.util import (  # type: ignore[import-untyped]
     extract_basic_authorization,
 )
-from sqlalchemy import insert, select, update
+from sqlalchemy import Table, insert, select, update
+from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -297,12 +298,14 @@ class OAuthAdapter:
             await revoke_grant(self.database, pending.revoke_grant, now)
 
 
-async def load_grant(session: AsyncSession, condition: Any) -> StoredGrant | None:
-    row = await session.scalar(select(GrantRow).where(condition))
+async def load_grant(session: AsyncSession | AsyncConnection, condition: Any) -> StoredGrant | None:
+    """The grant matching ``condition``, read as a Core row (on a session or a connection)."""
+    statement = select(*cast(Table, GrantRow.__table__).columns).where(condition)
+    row = (await session.execute(statement)).first()
     return None if row is None else stored_grant(row)
 
 
-def stored_grant(row: GrantRow) -> StoredGrant:
+def stored_grant(row: GrantRow | Row[Any]) -> StoredGrant:
     return StoredGrant(
         id=row.id,
         client_id=row.client_id,

@@ -914,14 +914,17 @@ class LoginFlow:
         if scheme.lower() != "bearer" or not token or len(token) > 8192:
             return _bearer_error(None)
         now = self.clock()
-        async with self.database.transaction() as db:
-            row = await db.get(TokenRow, hash_token(token.strip()))
-            grant = None
+        columns = (TokenRow.kind, TokenRow.client_id, TokenRow.grant_id, TokenRow.scope)
+        statement = select(*columns, TokenRow.revoked_at, TokenRow.expires_at).where(
+            TokenRow.token_hash == hash_token(token.strip())
+        )
+        grant = client = None
+        async with self.database.reading() as connection:  # Core reads, no transaction
+            row = (await connection.execute(statement)).first()
             if row is not None and row.grant_id is not None:
-                grant = await load_grant(db, GrantRow.id == row.grant_id)
-            client = None
-            if row is not None:
-                client = (await self.clients.load(db, [row.client_id])).get(row.client_id)
+                grant = await load_grant(connection, GrantRow.id == row.grant_id)
+        if row is not None:
+            client = await self.clients.client(self.database, row.client_id)
         if (
             row is None
             or row.kind != "access_token"
