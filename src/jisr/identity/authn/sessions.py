@@ -21,8 +21,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import delete, insert
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from jisr.identity.authn.errors import CsrfInvalid
 from jisr.identity.authn.login import Acr, AuthResult
@@ -133,22 +133,23 @@ class SessionStore:
             csrf_token=self.csrf_token(session_id),
         )
 
-    async def save(self, db: AsyncSession, new: NewSession, *, replaces: str | None = None) -> None:
+    async def save(
+        self, db: AsyncSession | AsyncConnection, new: NewSession, *, replaces: str | None = None
+    ) -> None:
         """Store ``new`` in the caller's transaction ``db``; ``replaces`` is ended."""
         if replaces is not None:
             await db.execute(delete(SessionRow).where(SessionRow.id_hash == _id_hash(replaces)))
         session = new.session
-        db.add(
-            SessionRow(
-                id_hash=_id_hash(new.id),
-                nin=session.nin,
-                acr=session.acr.value,
-                amr=list(session.amr),
-                auth_time=session.auth_time,
-                created_at=session.expires_at - self.settings.session_lifetime,
-                expires_at=session.expires_at,
-            )
-        )
+        row = {
+            "id_hash": _id_hash(new.id),
+            "nin": session.nin,
+            "acr": session.acr.value,
+            "amr": list(session.amr),
+            "auth_time": session.auth_time,
+            "created_at": session.expires_at - self.settings.session_lifetime,
+            "expires_at": session.expires_at,
+        }
+        await db.execute(insert(SessionRow), row)
 
     async def load(self, session_id: str) -> Session | None:
         """The live session with this id, or None (unknown, ended or expired)."""

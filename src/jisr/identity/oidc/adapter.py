@@ -66,6 +66,7 @@ __all__ = ["OAuthAdapter", "grant_row", "load_grant", "revoke_grant", "stored_gr
 
 _FORM = "application/x-www-form-urlencoded"
 _MAX_PARAMETERS = 16
+_TOKENS = cast(Table, TokenRow.__table__)
 # Parameters that may be longer than max_parameter_chars: signed JWTs.
 _LONG_PARAMETERS = frozenset({"client_assertion", "token"})
 
@@ -143,8 +144,7 @@ class OAuthAdapter:
         except OAuth2Error as error:
             return _render(error())
         headers = {"Authorization": request.headers.get("authorization", "")}
-        async with self.database.sessions() as session:
-            loaded = await self._load(session, headers, form)
+        loaded = await self._load(headers, form)
         loaded.dpop = proof
         if loaded.grant is not None and loaded.grant.claims.get("id_token"):
             loaded.person = await self._person(loaded.grant)
@@ -223,9 +223,9 @@ class OAuthAdapter:
             raise InvalidRequestError(description="more than one client authentication method")
         return form
 
-    async def _load(
-        self, session: AsyncSession, headers: dict[str, str], form: dict[str, str]
-    ) -> Loaded:
+    async def _load(self, headers: dict[str, str], form: dict[str, str]) -> Loaded:
+        """What the request names: its clients (through the cache), the presented token and
+        the grant of the token or code, read with Core statements outside a transaction."""
         basic_user, _ = extract_basic_authorization(headers)
         assertion = form.get("client_assertion")
         named = {
@@ -234,15 +234,22 @@ class OAuthAdapter:
             unverified_assertion_subject(assertion) if assertion else None,
         }
         client_ids = [client_id for client_id in named if isinstance(client_id, str)]
-        loaded = Loaded(clients=await self.clients.load(session, client_ids))
+        loaded = Loaded(clients=await self.clients.clients(self.database, client_ids))
         presented = form.get("token") or form.get("refresh_token")
-        if presented is not None:
-            row = await session.get(TokenRow, hash_token(presented))
-            loaded.token = None if row is None else _issued(row)
-            if row is not None and row.grant_id is not None:
-                loaded.grant = await load_grant(session, GrantRow.id == row.grant_id)
-        if "code" in form and form.get("grant_type") == "authorization_code":
-            loaded.grant = await load_grant(session, GrantRow.code_hash == hash_token(form["code"]))
+        code = form.get("code") if form.get("grant_type") == "authorization_code" else None
+        if presented is None and code is None:
+            return loaded
+        async with self.database.reading() as connection:
+            if presented is not None:
+                statement = select(*_TOKENS.columns).where(
+                    TokenRow.token_hash == hash_token(presented)
+                )
+                row = (await connection.execute(statement)).first()
+                loaded.token = None if row is None else _issued(row)
+                if row is not None and row.grant_id is not None:
+                    loaded.grant = await load_grant(connection, GrantRow.id == row.grant_id)
+            if code is not None:
+                loaded.grant = await load_grant(connection, GrantRow.code_hash == hash_token(code))
         return loaded
 
     async def _commit(self, pending: Pending) -> None:
@@ -329,26 +336,27 @@ def stored_grant(row: GrantRow | Row[Any]) -> StoredGrant:
     )
 
 
-def grant_row(grant: StoredGrant) -> GrantRow:
-    return GrantRow(
-        id=grant.id,
-        client_id=grant.client_id,
-        code_hash=grant.code_hash,
-        redirect_uri=grant.redirect_uri,
-        code_challenge=grant.code_challenge,
-        code_challenge_method=grant.code_challenge_method,
-        nonce=grant.nonce,
-        nin=grant.nin,
-        subject=grant.subject,
-        scope=grant.scope,
-        claims=grant.claims,
-        acr=grant.acr,
-        amr=list(grant.amr),
-        auth_time=grant.auth_time,
-        created_at=grant.created_at,
-        code_expires_at=grant.code_expires_at,
-        dpop_jkt=grant.dpop_jkt,
-    )
+def grant_row(grant: StoredGrant) -> dict[str, Any]:
+    """The ``oidc_grants`` row of a new grant, for a Core insert."""
+    return {
+        "id": grant.id,
+        "client_id": grant.client_id,
+        "code_hash": grant.code_hash,
+        "redirect_uri": grant.redirect_uri,
+        "code_challenge": grant.code_challenge,
+        "code_challenge_method": grant.code_challenge_method,
+        "nonce": grant.nonce,
+        "nin": grant.nin,
+        "subject": grant.subject,
+        "scope": grant.scope,
+        "claims": grant.claims,
+        "acr": grant.acr,
+        "amr": list(grant.amr),
+        "auth_time": grant.auth_time,
+        "created_at": grant.created_at,
+        "code_expires_at": grant.code_expires_at,
+        "dpop_jkt": grant.dpop_jkt,
+    }
 
 
 async def revoke_grant(database: Database, grant_id: str, now: datetime) -> None:
@@ -382,7 +390,7 @@ async def _bounded_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def _issued(row: TokenRow) -> IssuedToken:
+def _issued(row: TokenRow | Row[Any]) -> IssuedToken:
     return IssuedToken(
         token_hash=row.token_hash,
         kind=row.kind,

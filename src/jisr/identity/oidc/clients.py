@@ -271,11 +271,17 @@ class ClientCache:
 
     async def client(self, database: Database, client_id: str) -> Client | None:
         """One client: from the cache without touching the database, else read and kept."""
-        client = self._get(client_id, self.monotonic())
-        if client is not None:
-            return client
+        return (await self.clients(database, [client_id])).get(client_id)
+
+    async def clients(self, database: Database, client_ids: Iterable[str]) -> dict[str, Client]:
+        """:meth:`load`, opening a session only when some client is not cached."""
+        now = self.monotonic()
+        wanted = list(client_ids)
+        cached = {c: client for c in wanted if (client := self._get(c, now)) is not None}
+        if len(cached) == len(wanted):
+            return cached
         async with database.transaction() as session:
-            return (await self.load(session, [client_id])).get(client_id)
+            return await self.load(session, wanted)
 
     def invalidate(self, client_id: str) -> None:
         self._entries.pop(client_id, None)

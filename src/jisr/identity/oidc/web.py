@@ -40,7 +40,7 @@ from authlib.oauth2.rfc6749 import (  # type: ignore[import-untyped]
 )
 from joserfc.errors import JoseError as JoserfcError
 from pydantic import ValidationError
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
@@ -398,7 +398,7 @@ class LoginFlow:
             response = await self._issue_code(client, params, session, tx, login)
         else:
             if login is not None:
-                async with self.database.transaction() as db:
+                async with self.database.writing() as db:
                     await self.sessions.save(db, login.new, replaces=login.replaces)
             response = step
         return _with_cookies(response, cookies)
@@ -486,10 +486,10 @@ class LoginFlow:
         pending = oauth_request.pending.grant
         assert status == 302
         assert pending is not None
-        async with self.database.transaction() as db:
+        async with self.database.writing() as db:
             if login is not None:
                 await self.sessions.save(db, login.new, replaces=login.replaces)
-            db.add(grant_row(pending))
+            await db.execute(insert(GrantRow), grant_row(pending))
             if tx is not None:
                 forget = delete(AuthRequestRow).where(AuthRequestRow.id_hash == _digest(tx))
                 await db.execute(forget)
@@ -518,17 +518,16 @@ class LoginFlow:
     ) -> str:
         tx = secrets.token_urlsafe(24)
         now = self.clock()
-        async with self.database.transaction() as db:
-            db.add(
-                AuthRequestRow(
-                    id_hash=_digest(tx),
-                    client_id=client.client_id,
-                    params=params,
-                    fresh_after=fresh_after,
-                    created_at=now,
-                    expires_at=now + self.settings.authorization_request_lifetime,
-                )
-            )
+        row = {
+            "id_hash": _digest(tx),
+            "client_id": client.client_id,
+            "params": params,
+            "fresh_after": fresh_after,
+            "created_at": now,
+            "expires_at": now + self.settings.authorization_request_lifetime,
+        }
+        async with self.database.writing() as db:
+            await db.execute(insert(AuthRequestRow), row)
         return tx
 
     async def _load(self, tx: str | None) -> tuple[Client, dict[str, str], datetime | None]:
@@ -715,7 +714,7 @@ class LoginFlow:
             params = await self._logged_in_once(tx, params)
             ask = self._asked(params)
         if result.acr.rank < ask.acr.rank and not result.totp_enrolled:
-            async with self.database.transaction() as db:
+            async with self.database.writing() as db:
                 await self.sessions.save(db, new, replaces=login.replaces)
             await self._forget(tx)
             denied = self._client_error(
