@@ -267,14 +267,14 @@ class OAuthAdapter:
             await self.ledger.record(pending.tokens)
             return
         now = self.clock()
-        async with self.database.transaction() as session:
+        async with self.database.writing() as session:  # Core statements only
             if pending.use_code is not None:
                 used = await session.execute(
                     update(GrantRow)
                     .where(GrantRow.id == pending.use_code, GrantRow.code_used_at.is_(None))
                     .values(code_used_at=now)
                 )
-                if used.rowcount != 1:  # type: ignore[attr-defined]
+                if used.rowcount != 1:
                     raise _Replayed(pending.use_code)
             if pending.rotate is not None:
                 rotated = await session.execute(
@@ -282,7 +282,7 @@ class OAuthAdapter:
                     .where(TokenRow.token_hash == pending.rotate, TokenRow.revoked_at.is_(None))
                     .values(revoked_at=now)
                 )
-                if rotated.rowcount != 1:  # type: ignore[attr-defined]
+                if rotated.rowcount != 1:
                     grant_id = pending.tokens[0].grant_id if pending.tokens else None
                     raise _Replayed(grant_id or "")
             if (claims := pending.assertion) is not None:

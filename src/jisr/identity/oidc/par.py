@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from jisr.identity.oidc.clients import Client
 from jisr.identity.oidc.errors import OidcError
@@ -73,7 +73,9 @@ def new_pushed_request(
     return request_uri, PushedRequest(_hash(request_uri), client_id, params, now + lifetime)
 
 
-async def save_pushed_request(session: AsyncSession, pushed: PushedRequest) -> None:
+async def save_pushed_request(
+    session: AsyncSession | AsyncConnection, pushed: PushedRequest
+) -> None:
     await session.execute(
         insert(PushedRequestRow).values(
             uri_hash=pushed.uri_hash,
