@@ -33,7 +33,6 @@ from jisr.identity.oidc.dpop import (
 from jisr.identity.oidc.models import DpopProofRow
 from tests.identity.oidc.conftest import (
     ISSUER,
-    PASSWORD,
     RP,
     START,
     FlowEnv,
@@ -309,13 +308,11 @@ async def test_housekeeping_forgets_expired_proofs(
 # ----------------------------------------------------------------- §7 /userinfo, §10
 
 
-async def _bound_tokens(
-    env: FlowEnv, prover: Prover | None, client: Registered, **params: str
-) -> dict[str, Any]:
-    """Authorize (PKCE) and redeem the code with a proof of ``prover``'s key."""
+async def _pkce_code(env: FlowEnv, client_id: str, **params: str) -> str:
+    """The code of an authorization (PKCE S256 with VERIFIER) by ``env``'s person."""
     result = await code_flow(
         Browser(env.http),
-        client.client.client_id,
+        client_id,
         RP,
         env.person.nin,
         env.person.password,
@@ -323,7 +320,16 @@ async def _bound_tokens(
         code_challenge_method="S256",
         **params,
     )
-    response = await _redeem(env, client, result["code"], prover)
+    code: str = result["code"]
+    return code
+
+
+async def _bound_tokens(
+    env: FlowEnv, prover: Prover | None, client: Registered, **params: str
+) -> dict[str, Any]:
+    """Authorize (PKCE) and redeem the code with a proof of ``prover``'s key."""
+    code = await _pkce_code(env, client.client.client_id, **params)
+    response = await _redeem(env, client, code, prover)
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
     return body
@@ -401,21 +407,12 @@ async def test_dpop_jkt_binds_the_code(flow_env: FlowEnv) -> None:
     env = flow_env
     client = await env.register(token_endpoint_auth_method="none")
     prover = Prover()
-    result = await code_flow(
-        Browser(env.http),
-        client.client.client_id,
-        RP,
-        env.person.nin,
-        env.person.password,
-        code_challenge=s256(VERIFIER),
-        code_challenge_method="S256",
-        dpop_jkt=prover.jkt,
-    )
-    without = await _redeem(env, client, result["code"], None)
+    code = await _pkce_code(env, client.client.client_id, dpop_jkt=prover.jkt)
+    without = await _redeem(env, client, code, None)
     assert without.json()["error"] == "invalid_dpop_proof"
-    other = await _redeem(env, client, result["code"], Prover())
+    other = await _redeem(env, client, code, Prover())
     assert other.json()["error"] == "invalid_dpop_proof"
-    bound = await _redeem(env, client, result["code"], prover)
+    bound = await _redeem(env, client, code, prover)
     assert bound.status_code == 200, bound.text
     assert _claims(bound.json()["access_token"])["cnf"] == {"jkt": prover.jkt}
 
@@ -472,18 +469,10 @@ async def test_public_client_refresh_token_bound_to_the_key(flow_env: FlowEnv) -
     confidential = await env.register()
     assert confidential.client_secret is not None
     auth = basic(confidential.client.client_id, confidential.client_secret)
-    result = await code_flow(
-        Browser(env.http),
-        confidential.client.client_id,
-        RP,
-        env.person.nin,
-        env.person.password,
-        code_challenge=s256(VERIFIER),
-        code_challenge_method="S256",
-    )
+    code = await _pkce_code(env, confidential.client.client_id)
     data = {
         "grant_type": "authorization_code",
-        "code": result["code"],
+        "code": code,
         "redirect_uri": RP,
         "code_verifier": VERIFIER,
     }
@@ -578,20 +567,12 @@ async def test_userinfo_asks_for_a_nonce(database_url: str, clock: Any) -> None:
         async with httpx.AsyncClient(transport=transport, base_url=ISSUER) as http:
             env = FlowEnv(provider, http, Person(nin), _no_register, clock)
             prover = Prover()
-            result = await code_flow(
-                Browser(http),
-                client.client.client_id,
-                RP,
-                nin,
-                PASSWORD,
-                code_challenge=s256(VERIFIER),
-                code_challenge_method="S256",
-            )
-            asked = await _redeem(env, client, result["code"], prover)
+            code = await _pkce_code(env, client.client.client_id)
+            asked = await _redeem(env, client, code, prover)
             nonce = asked.headers["dpop-nonce"]
             data = {
                 "grant_type": "authorization_code",
-                "code": result["code"],
+                "code": code,
                 "redirect_uri": RP,
                 "code_verifier": VERIFIER,
                 "client_id": client.client.client_id,
