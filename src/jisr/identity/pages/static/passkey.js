@@ -45,24 +45,31 @@
     return options;
   }
 
-  function credentialJSON(cred) {
+  // A PublicKeyCredential as JSON (WebAuthn L3 toJSON, or the same shape by hand for
+  // older browsers); "response" is the ceremony's own part.
+  function publicKeyJSON(cred, response) {
     if (typeof cred.toJSON === "function") {
       return cred.toJSON();
     }
-    var r = cred.response;
     return {
       id: cred.id,
       rawId: toB64url(cred.rawId),
       type: cred.type,
       authenticatorAttachment: cred.authenticatorAttachment || null,
       clientExtensionResults: cred.getClientExtensionResults(),
-      response: {
+      response: response(cred.response)
+    };
+  }
+
+  function credentialJSON(cred) {
+    return publicKeyJSON(cred, function (r) {
+      return {
         clientDataJSON: toB64url(r.clientDataJSON),
         authenticatorData: toB64url(r.authenticatorData),
         signature: toB64url(r.signature),
         userHandle: r.userHandle ? toB64url(r.userHandle) : null
-      }
-    };
+      };
+    });
   }
 
   function creationOptions(json) {
@@ -82,22 +89,13 @@
   }
 
   function registrationJSON(cred) {
-    if (typeof cred.toJSON === "function") {
-      return cred.toJSON();
-    }
-    var r = cred.response;
-    return {
-      id: cred.id,
-      rawId: toB64url(cred.rawId),
-      type: cred.type,
-      authenticatorAttachment: cred.authenticatorAttachment || null,
-      clientExtensionResults: cred.getClientExtensionResults(),
-      response: {
+    return publicKeyJSON(cred, function (r) {
+      return {
         clientDataJSON: toB64url(r.clientDataJSON),
         attestationObject: toB64url(r.attestationObject),
         transports: typeof r.getTransports === "function" ? r.getTransports() : []
-      }
-    };
+      };
+    });
   }
 
   // One ceremony: fetch the options (CSRF token in the body), run it in the browser,
