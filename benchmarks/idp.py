@@ -54,9 +54,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-import asyncpg
 import httpx
 from joserfc.jwk import KeySet
+
+sys.path.insert(0, str(Path(__file__).parent))  # the benchmarks' shared helpers
+from scratchdb import scratch_postgres
 
 from jisr.config import IdpSettings
 from jisr.crypto.jose import verify_compact
@@ -134,24 +136,6 @@ def wait_healthy(process: subprocess.Popen[bytes], base: str) -> None:
         except httpx.TransportError:
             time.sleep(0.1)
     raise SystemExit("jisr idp serve did not answer /health within 60 s")
-
-
-@contextmanager
-def scratch_postgres(admin: str) -> Iterator[str]:
-    name = f"jisr_bench_idp_{os.getpid()}"
-
-    async def run(statement: str) -> None:
-        connection = await asyncpg.connect(admin, timeout=5)
-        try:
-            await connection.execute(statement)
-        finally:
-            await connection.close()
-
-    asyncio.run(run(f'CREATE DATABASE "{name}"'))
-    try:
-        yield f"{admin.rsplit('/', 1)[0]}/{name}"
-    finally:
-        asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 # --- setup: citizens, accounts, the client --------------------------------------------------
@@ -509,7 +493,7 @@ def main() -> None:
     args = parser.parse_args()
     floor = argon2_floor()
     if args.backend == "postgresql":
-        with scratch_postgres(args.postgres) as url:
+        with scratch_postgres(args.postgres, "jisr_bench_idp") as url:
             result = bench(args, url)
     else:
         result = bench(args, None)

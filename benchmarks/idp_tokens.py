@@ -24,14 +24,15 @@ import asyncio
 import base64
 import json
 import resource
-import secrets
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-import asyncpg
+sys.path.insert(0, str(Path(__file__).parent))  # the benchmarks' shared helpers
+from scratchdb import create_database, database_url, drop_database
 
 from jisr.identity.oidc import ClientMetadata, OidcProvider, OidcSettings, create_app, migrate
 from jisr.identity.oidc.clients import register_client
@@ -144,25 +145,6 @@ async def _bench(
     return rows
 
 
-async def _postgres_database(admin: str) -> tuple[str, str]:
-    name = f"jisr_bench_{secrets.token_hex(4)}"
-    connection = await asyncpg.connect(admin)
-    try:
-        await connection.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await connection.close()
-    base = admin.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
-    return name, f"{base}/{name}"
-
-
-async def _drop(admin: str, name: str) -> None:
-    connection = await asyncpg.connect(admin)
-    try:
-        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await connection.close()
-
-
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=5.0)
@@ -178,11 +160,12 @@ async def main() -> None:
         url = f"sqlite+aiosqlite:///{Path(directory) / 'idp.db'}"
         rows += await _bench(url, args.seconds, concurrencies, args.client_cache_size)
     if args.postgres:
-        name, url = await _postgres_database(args.postgres)
+        name = await create_database(args.postgres)
         try:
+            url = database_url(args.postgres, name)
             rows += await _bench(url, args.seconds, concurrencies, args.client_cache_size)
         finally:
-            await _drop(args.postgres, name)
+            await drop_database(args.postgres, name)
     print(
         f"{'backend':<11}{'conc':>5}{'grants/s':>10}{'grants/CPU-s':>14}{'CPU µs/grant':>14}{'user µs':>9}{'p50 ms':>9}{'p99 ms':>9}{'fail':>6}"
     )

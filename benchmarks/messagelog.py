@@ -42,6 +42,7 @@ import json
 import resource
 import secrets
 import statistics
+import sys
 import tempfile
 import threading
 import time
@@ -54,6 +55,9 @@ from typing import Any
 import httpx
 from sqlalchemy import event
 from sqlalchemy.util.concurrency import await_
+
+sys.path.insert(0, str(Path(__file__).parent))  # the benchmarks' shared helpers
+from scratchdb import scratch_postgres
 
 from jisr.crypto.keys import generate_private_key
 from jisr.crypto.tsp import TimeStampAuthority, extract_token, make_request, verify_token
@@ -264,27 +268,6 @@ def sqlite_url() -> Iterator[str]:
         yield f"sqlite+aiosqlite:///{Path(tmp) / 'log.db'}"
 
 
-@contextmanager
-def postgres_url(admin: str) -> Iterator[str]:
-    import asyncpg
-
-    name = f"jisr_bench_{secrets.token_hex(4)}"
-
-    async def run(statement: str) -> None:
-        connection = await asyncpg.connect(admin, timeout=5)
-        try:
-            await connection.execute(statement)
-        finally:
-            await connection.close()
-
-    asyncio.run(run(f'CREATE DATABASE "{name}"'))
-    try:
-        base = admin.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
-        yield f"{base}/{name}"
-    finally:
-        asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-
 def _new_log(database: Database, pki: Pki, timestamper: Any, **settings: Any) -> MessageLog:
     return MessageLog(
         database,
@@ -488,10 +471,10 @@ def main() -> None:
         str(c): bench_e2e(sqlite_url, pki, c, args.seconds) for c in concurrency
     }
     if args.postgres:
-        with postgres_url(args.postgres) as url:
+        with scratch_postgres(args.postgres) as url:
             report["insert_postgresql"] = bench_insert(url, pki, [8, 32], args.batches)
         report["e2e_postgresql"] = {
-            str(c): bench_e2e(lambda: postgres_url(args.postgres), pki, c, args.seconds)
+            str(c): bench_e2e(lambda: scratch_postgres(args.postgres), pki, c, args.seconds)
             for c in concurrency
         }
     report["verify"] = bench_verify(pki, args.tokens, args.rounds)

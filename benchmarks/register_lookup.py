@@ -42,9 +42,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import random
 import statistics
+import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable, Iterator
@@ -55,6 +55,9 @@ from typing import Any
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from sqlalchemy import insert, text
+
+sys.path.insert(0, str(Path(__file__).parent))  # the benchmarks' shared helpers
+from scratchdb import scratch_postgres
 
 from jisr.crypto.keys import generate_private_key
 from jisr.identity.register import MoroccoNin, PopulationRegister, migrate
@@ -93,43 +96,6 @@ def birth_of(sample: SamplePerson) -> dict[str, Any]:
 def sqlite_url() -> Iterator[str]:
     with tempfile.TemporaryDirectory(prefix="jisr-bench-") as tmp:
         yield f"sqlite+aiosqlite:///{Path(tmp) / 'register.db'}"
-
-
-@contextmanager
-def postgres_url(admin: str, keep: str | None = None) -> Iterator[str]:
-    """A scratch database ``jisr_bench_<pid>``, dropped at the end; or ``keep``, created
-    if missing and kept for the next run."""
-    import asyncpg
-
-    name = keep or f"jisr_bench_{os.getpid()}"
-    base = admin.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
-
-    async def run(statement: str) -> None:
-        connection = await asyncpg.connect(admin, timeout=5)
-        try:
-            await connection.execute(statement)
-        finally:
-            await connection.close()
-
-    async def exists() -> bool:
-        connection = await asyncpg.connect(admin, timeout=5)
-        try:
-            found = await connection.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
-        finally:
-            await connection.close()
-        return found is not None
-
-    if keep is not None:
-        if not asyncio.run(exists()):
-            asyncio.run(run(f'CREATE DATABASE "{name}"'))
-        yield f"{base}/{name}"
-        return
-    asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    asyncio.run(run(f'CREATE DATABASE "{name}"'))
-    try:
-        yield f"{base}/{name}"
-    finally:
-        asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 class RawClient:
@@ -395,7 +361,7 @@ def main() -> None:
             with sqlite_url() as url:
                 report[backend] = bench(url, args)
         else:
-            with postgres_url(args.postgres, args.postgres_database) as url:
+            with scratch_postgres(args.postgres, keep=args.postgres_database) as url:
                 report[backend] = bench(url, args)
 
     c = args.concurrency
