@@ -36,15 +36,13 @@ async def test_cached_until_ttl_then_reloaded(provider: OidcProvider, register: 
     ticks = Ticks()
     cache = ClientCache(8, timedelta(seconds=30), ticks)
     client_id = (await register()).client.client_id
-    async with provider.database.sessions() as session:
-        assert set(await cache.load(session, [client_id])) == {client_id}
+    database = provider.database
+    assert set(await cache.clients(database, [client_id])) == {client_id}
     await _delete_row(provider, client_id)
     ticks.now = 29.0
-    async with provider.database.sessions() as session:
-        assert set(await cache.load(session, [client_id])) == {client_id}
+    assert set(await cache.clients(database, [client_id])) == {client_id}
     ticks.now = 30.0
-    async with provider.database.sessions() as session:
-        assert await cache.load(session, [client_id]) == {}
+    assert await cache.clients(database, [client_id]) == {}
 
 
 async def test_bounded_least_recently_used_out(provider: OidcProvider, register: Register) -> None:
@@ -52,17 +50,15 @@ async def test_bounded_least_recently_used_out(provider: OidcProvider, register:
     cached; size 0 caches nothing."""
     cache = ClientCache(2, timedelta(minutes=1), Ticks())
     first, second, third = [(await register()).client.client_id for _ in range(3)]
-    async with provider.database.sessions() as session:
-        await cache.load(session, [first, second, "c_unknown"])
-        await cache.load(session, [first])  # first is now the most recently used
-        await cache.load(session, [third])  # evicts second
+    database = provider.database
+    await cache.clients(database, [first, second, "c_unknown"])
+    await cache.clients(database, [first])  # first is now the most recently used
+    await cache.clients(database, [third])  # evicts second
     for client_id in (first, second, third):
         await _delete_row(provider, client_id)
-    async with provider.database.sessions() as session:
-        assert set(await cache.load(session, [first, second, third])) == {first, third}
+    assert set(await cache.clients(database, [first, second, third])) == {first, third}
     off = ClientCache(0, timedelta(minutes=1), Ticks())
-    async with provider.database.sessions() as session:
-        assert await off.load(session, [first]) == {}
+    assert await off.clients(database, [first]) == {}
 
 
 async def test_delete_through_the_admin_api_invalidates(

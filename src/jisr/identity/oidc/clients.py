@@ -250,9 +250,14 @@ class ClientCache:
         self.size, self.ttl, self.monotonic = size, ttl.total_seconds(), monotonic
         self._entries: OrderedDict[str, tuple[float, Client]] = OrderedDict()
 
-    async def load(self, session: AsyncSession, client_ids: Iterable[str]) -> dict[str, Client]:
-        """The named clients that exist: cached ones as they are, the others in one query.
-        Unknown ids are not remembered, so random ids cannot push real clients out."""
+    async def client(self, database: Database, client_id: str) -> Client | None:
+        """One client: from the cache without touching the database, else read and kept."""
+        return (await self.clients(database, [client_id])).get(client_id)
+
+    async def clients(self, database: Database, client_ids: Iterable[str]) -> dict[str, Client]:
+        """The named clients that exist: cached ones as they are, the others in one query
+        (a database session is opened only then). Unknown ids are not remembered, so random
+        ids cannot push real clients out."""
         now = self.monotonic()
         found: dict[str, Client] = {}
         missing: list[str] = []
@@ -263,25 +268,12 @@ class ClientCache:
             else:
                 found[client_id] = client
         if missing:
-            loaded = await load_clients(session, missing)
+            async with database.transaction() as session:
+                loaded = await load_clients(session, missing)
             for client in loaded.values():
                 self._put(client, now)
             found |= loaded
         return found
-
-    async def client(self, database: Database, client_id: str) -> Client | None:
-        """One client: from the cache without touching the database, else read and kept."""
-        return (await self.clients(database, [client_id])).get(client_id)
-
-    async def clients(self, database: Database, client_ids: Iterable[str]) -> dict[str, Client]:
-        """:meth:`load`, opening a session only when some client is not cached."""
-        now = self.monotonic()
-        wanted = list(client_ids)
-        cached = {c: client for c in wanted if (client := self._get(c, now)) is not None}
-        if len(cached) == len(wanted):
-            return cached
-        async with database.transaction() as session:
-            return await self.load(session, wanted)
 
     def invalidate(self, client_id: str) -> None:
         self._entries.pop(client_id, None)
