@@ -137,3 +137,15 @@ def test_similarity_cache_is_bounded_and_safe(
     assert [small.search(q) for q in ("Mohamed Alaoui", "Hamad Al Thani", "Mohamed Alaoui")] == (
         expected
     )
+
+
+def test_loosely_near_family_name_still_blocks_among_many_near_names() -> None:
+    """A family name only loosely near its indexed rendering (ابركان, ``Abarchane``)
+    still brings the name in when more than k names hold tokens near to two query tokens
+    (a father's name makes them score lower)."""
+    givens, fathers = ("Mohamed", "Mohammed", "Muhammad", "محمد"), ("Ali", "Omar", "Hassan")
+    crowd = [f"{given} {father} Berkane" for given in givens for father in fathers]
+    index = NameIndex.build([*crowd, "Mohamed Abarchane"])
+    hits = index.search("محمد ابركان", k=10)
+    assert hits[0].name == "Mohamed Abarchane"
+    assert hits[0].score == score("محمد ابركان", "Mohamed Abarchane")

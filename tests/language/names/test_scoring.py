@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from jisr.language.names import THRESHOLD, match, score
-from jisr.language.names.scoring import ORDER_PENALTY
+from jisr.language.names.scoring import ORDER_PENALTY, pairing
 
 SAME = [
     ("محمد", "Mohamed"),
@@ -28,6 +29,8 @@ SAME = [
     ("آل ثاني", "Al-Thani"),
     ("Hamad bin Khalifa Al Thani", "حمد بن خليفة آل ثاني"),
     ("Youssef El-Idrissi", "يوسف الإدريسي"),
+    ("Aymane Serhani", "ايمن السرحاني"),  # rh read as r and h
+    ("Amine Oudrhiri", "أمين الودغيري"),  # rh read as غ
 ]
 
 DIFFERENT = [
@@ -80,6 +83,26 @@ def test_extra_token_lowers_the_score() -> None:
     assert score("Ahmed Al-Kuwari", "Ahmed Ali Al-Kuwari") < score(
         "Ahmed Al-Kuwari", "أحمد الكواري"
     )
+
+
+def test_tokens_pair_one_to_one() -> None:
+    """A repeated token cannot take the same counterpart twice: أحمد أحمد علي holds an
+    extra token against احمد علي, and scores below the plain transcription."""
+    assert score("احمد علي", "أحمد أحمد علي") < score("احمد علي", "Ahmed Ali")
+    assert score("El Houssine", "Hussein Hossini") < score("El Houssine", "الحسين")
+    assert score("Mohamed Alaoui", "Alaoui Alaoui") < 0.8
+
+
+def test_pairing_is_greedy_most_alike_first_and_skips_padding() -> None:
+    """The most alike pair is taken first; a zero-weight (padding) token stays unpaired."""
+    similarity = np.array([[0.9, 0.8, 0.0], [0.85, 0.1, 0.0]], dtype=np.float32)
+    weights_a = np.ones(2, dtype=np.float32)
+    weights_b = np.array([1.0, 1.0, 0.0], dtype=np.float32)
+    partner_a, partner_b, paired_a, paired_b = pairing(similarity, weights_a, weights_b)
+    assert partner_a.tolist() == [0, 1]
+    assert partner_b.tolist() == [0, 1, -1]
+    assert paired_a.tolist() == pytest.approx([0.9, 0.1])
+    assert paired_b.tolist() == pytest.approx([0.9, 0.1, 0.0])
 
 
 def test_empty_names_score_zero_and_threshold_is_a_parameter() -> None:

@@ -38,12 +38,14 @@ from jisr.language.names.errors import NameIndexError
 from jisr.language.names.keys import NameToken, name_tokens
 from jisr.language.names.scoring import align, joined_similarity, score, token_weight
 
-__all__ = ["BLOCK", "LOOSE_BLOCK", "NameHit", "NameIndex"]
+__all__ = ["BLOCK", "LOOSE_BLOCK", "NEAREST", "NameHit", "NameIndex"]
 
 BLOCK: Final = 0.75
 """Token similarity at which a vocabulary token counts as near a query token."""
 LOOSE_BLOCK: Final = 0.6
 """The nearness tried next, before settling for names near to one query token only."""
+NEAREST: Final = 8
+"""Each query token's most alike vocabulary tokens count as near from LOOSE_BLOCK up."""
 
 _FORMAT: Final = 1
 _MAX_TOKENS: Final = 8
@@ -230,14 +232,35 @@ class NameIndex:
 
     def _candidates(self, near: npt.NDArray[np.float32], k: int) -> npt.NDArray[np.intp]:
         """Names holding tokens near to two query tokens; if fewer than k, with a looser
-        nearness; if still fewer, names near to one query token."""
+        nearness; if still fewer, names near to one query token.
+
+        Near is similarity ≥ :data:`BLOCK`, or ≥ :data:`LOOSE_BLOCK` for the
+        :data:`NEAREST` most alike vocabulary tokens of each query token: a rare family
+        name written unusually (``Serhani`` for السرحاني) still brings in its holders,
+        without the many holders of every loosely near common token.
+        """
         need = min(2, len(near))
+        nearest = self._nearest(near)
         for block in (BLOCK, LOOSE_BLOCK):
-            counts = self._counts(near >= block)
+            counts = self._counts((near >= block) | nearest)
             candidates = np.flatnonzero(counts >= need)
             if candidates.size >= k or need == 1:
                 return candidates
-        return np.flatnonzero(self._counts(near >= BLOCK) >= 1)
+        return np.flatnonzero(self._counts((near >= BLOCK) | nearest) >= 1)
+
+    @staticmethod
+    def _nearest(near: npt.NDArray[np.float32]) -> npt.NDArray[np.bool_]:
+        """(Q, V + 1): each query token's :data:`NEAREST` most alike vocabulary tokens
+        that are at least :data:`LOOSE_BLOCK` alike (the padding column never)."""
+        vocabulary = near[:, :-1]
+        result = np.zeros(near.shape, dtype=np.bool_)
+        if vocabulary.shape[1] == 0:
+            return result
+        count = min(NEAREST, vocabulary.shape[1])
+        top = np.argpartition(-vocabulary, count - 1, axis=1)[:, :count]
+        rows = np.arange(len(near))[:, None]
+        result[rows, top] = vocabulary[rows, top] >= LOOSE_BLOCK
+        return result
 
     def _counts(self, near: npt.NDArray[np.bool_]) -> npt.NDArray[np.int8]:
         """For every name, how many query tokens it holds a near token to."""

@@ -178,9 +178,12 @@ def _article_variants(script: str, text: str) -> list[str]:
 def _keyed(script: str, variants: tuple[tuple[str, ...], ...]) -> NameToken:
     """A token from its text variants: their distinct keys, at most four."""
     keys: list[str] = []
-    for segments in variants:
+    # Latin rh is غ in Maghreb spellings (Oudrhiri) or r + h (Serhani): key it both ways.
+    ambiguous = script == "latn" and any("rh" in segment for segment in variants[0])
+    readings = (False, True) if ambiguous else (False,)
+    for segments, plain in [(segments, plain) for plain in readings for segments in variants]:
         key = _collapse(
-            "".join(_segment_key(script, segment) for segment in _spans(script, segments))
+            "".join(_segment_key(script, segment, plain) for segment in _spans(script, segments))
         )
         # A variant left with fewer than two written letters (Alaoui without "Al") is
         # too short to tell names apart.
@@ -210,8 +213,10 @@ def _spans(script: str, segments: tuple[str, ...]) -> list[str]:
     return spans
 
 
-def _segment_key(script: str, segment: str) -> str:
-    return segment if segment == _SON_OF_SYMBOL else token_key(script, segment)
+def _segment_key(script: str, segment: str, plain: bool) -> str:
+    if segment == _SON_OF_SYMBOL:
+        return segment
+    return _collapse(_latin_key(segment, plain)) if plain else token_key(script, segment)
 
 
 def _arabic_key(text: str) -> str:
@@ -228,22 +233,26 @@ def _arabic_key(text: str) -> str:
     return "".join(symbols)
 
 
-def _latin_key(text: str) -> str:
+def _latin_key(text: str, plain: bool = False) -> str:
+    """A Latin word's key; ``plain`` reads ``rh`` as r and h (``Serhani``, سرحاني) rather
+    than the Maghreb spelling of غ (``Oudrhiri``, الودغيري)."""
     symbols: list[str] = []
     position = 0
     while position < len(text):
-        symbol, width = _latin_symbol(text, position)
+        symbol, width = _latin_symbol(text, position, plain)
         symbols.append(symbol)
         position += width
     return "".join(symbols)
 
 
-def _latin_symbol(text: str, position: int) -> tuple[str, int]:
+def _latin_symbol(text: str, position: int, plain: bool = False) -> tuple[str, int]:
     """The symbol at ``position`` of a Latin word and how many letters it spans."""
     group = text[position : position + 3]
     for width in (3, 2):
         symbol = _LATIN_GROUPS.get(group[:width])
         if symbol is not None and not (group[:2] == "ie" and position == 0):
+            if plain and group[:2] == "rh":
+                break
             return symbol, width
     char = text[position]
     if position == 0 and char in _LATIN_VOWELS:

@@ -2,12 +2,13 @@
 
 Each token of one name is compared with each token of the other (the best of their key
 variants, :mod:`.keys`), giving a similarity matrix. Alignment is order-free (a small
-:data:`ORDER_PENALTY` only breaks ties in favour of the same order): every token
-takes its best counterpart on the other side, in both directions, and each direction
-averages the tokens' *distances* (1 - similarity) as a root mean square weighted by token
-mass, so one wrong token (محمد/محمود in an otherwise equal name) weighs more than in a
-plain mean. The score is one minus the mean of the two directions; a name with an extra
-token (a father's name) scores lower in the backward direction only.
+:data:`ORDER_PENALTY` only breaks ties in favour of the same order) and one to one: the
+most alike pair of tokens is paired first, then the most alike of the rest, and so on; a
+token left over (the longer name's father's name) has no partner. Each direction averages
+its tokens' *distances* (1 - similarity to the partner, 1 without one) as a root mean
+square weighted by token mass, so one wrong token (محمد/محمود in an otherwise equal
+name) weighs more than in a plain mean. The score is one minus the mean of the two
+directions.
 
 If the two names split into a different number of tokens (``Fatimazahra`` and ``Fatima
 Zahra``), the names written as one token each are compared too and the better score kept.
@@ -61,33 +62,91 @@ def align(
 ) -> npt.NDArray[np.float32]:
     """Order-free score from similarity matrices ``(..., len(a), len(b))``.
 
-    Zero weights mark padding tokens (the index scores many names at once this way).
+    Tokens are paired one to one (:func:`pairing`); a token left without a partner (the
+    longer name's extra token) counts at distance 1. Zero weights mark padding tokens (the
+    index scores many names at once this way).
     Symmetric: ``align(s, wa, wb) == align(swapped s, wb, wa)``.
     """
-    forward = _direction(similarity.max(axis=-1), weights_a)
-    backward = _direction(similarity.max(axis=-2), weights_b)
+    partner_a, partner_b, paired_a, paired_b = pairing(similarity, weights_a, weights_b)
+    forward = _direction(paired_a, weights_a)
+    backward = _direction(paired_b, weights_b)
     # Tokens aligned out of order (Ali Ahmed for Ahmed Ali) cost a little: the same name
     # still, but the one in the same order ranks first.
-    crossed = _crossed(similarity.argmax(axis=-1), weights_a) | _crossed(
-        similarity.argmax(axis=-2), weights_b
-    )
+    crossed = _crossed(partner_a, weights_a) | _crossed(partner_b, weights_b)
     value = 1.0 - (forward + backward) / 2 - ORDER_PENALTY * crossed
     result: npt.NDArray[np.float32] = np.clip(value, 0.0, 1.0).astype(np.float32)
     return result
 
 
-def _crossed(best: npt.NDArray[np.intp], weights: npt.NDArray[np.float32]) -> npt.NDArray[np.bool_]:
-    """Whether the best counterparts of one side's tokens are out of order (padding, at
-    the end, is never out of order)."""
-    best = np.where(weights > 0, best, np.iinfo(np.intp).max)
-    result: npt.NDArray[np.bool_] = np.asarray((np.diff(best, axis=-1) < 0).any(axis=-1))
+def pairing(
+    similarity: npt.NDArray[np.float32],
+    weights_a: npt.NDArray[np.float32],
+    weights_b: npt.NDArray[np.float32],
+) -> tuple[
+    npt.NDArray[np.intp], npt.NDArray[np.intp], npt.NDArray[np.float32], npt.NDArray[np.float32]
+]:
+    """Pair the tokens of two names one to one, most alike first (greedy, ties to the
+    first pair), for every matrix of ``similarity`` ``(..., A, B)`` at once; padding
+    tokens (weight 0) are never paired.
+
+    Returns each ``a`` token's partner index in ``b`` and each ``b`` token's in ``a``
+    (-1 when unpaired), and each token's similarity to its partner (0 when unpaired).
+    One to one, a name's token stands for one token of the other: ``أحمد أحمد علي``
+    is not ``Ahmed Ali`` with both ``أحمد`` taking the same ``Ahmed``.
+    """
+    rows, columns = similarity.shape[-2:]
+    batch = np.broadcast_shapes(similarity.shape[:-2], weights_a.shape[:-1], weights_b.shape[:-1])
+    free = np.array(np.broadcast_to(similarity, (*batch, rows, columns)), dtype=np.float32)
+    free = np.maximum(free, 0.0).reshape(-1, rows, columns)
+    count = free.shape[0]
+    padding_a = np.broadcast_to(weights_a <= 0, (*batch, rows)).reshape(count, rows)
+    padding_b = np.broadcast_to(weights_b <= 0, (*batch, columns)).reshape(count, columns)
+    free[padding_a[:, :, None] | padding_b[:, None, :]] = -1.0
+    partner_a = np.full((count, rows), -1, dtype=np.intp)
+    partner_b = np.full((count, columns), -1, dtype=np.intp)
+    paired_a = np.zeros((count, rows), dtype=np.float32)
+    paired_b = np.zeros((count, columns), dtype=np.float32)
+    every = np.arange(count)
+    for _ in range(min(rows, columns)):
+        flat = free.reshape(count, rows * columns)
+        best = flat.argmax(axis=1)
+        value = flat[every, best]
+        valid = value >= 0.0
+        if not valid.any():
+            break
+        which = every[valid]
+        row, column = np.divmod(best[valid], columns)
+        partner_a[which, row], partner_b[which, column] = column, row
+        paired_a[which, row] = paired_b[which, column] = value[valid]
+        free[which, row, :] = -1.0
+        free[which, :, column] = -1.0
+    return (
+        partner_a.reshape(*batch, rows),
+        partner_b.reshape(*batch, columns),
+        paired_a.reshape(*batch, rows),
+        paired_b.reshape(*batch, columns),
+    )
+
+
+def _crossed(
+    partner: npt.NDArray[np.intp], weights: npt.NDArray[np.float32]
+) -> npt.NDArray[np.bool_]:
+    """Whether the partners of one side's tokens are out of order (padding and unpaired
+    tokens are never out of order)."""
+    kept = (weights > 0) & (partner >= 0)
+    ahead = np.where(kept, partner, -1)
+    # The largest partner index among the tokens before each token.
+    before = np.maximum.accumulate(ahead, axis=-1)[..., :-1]
+    result: npt.NDArray[np.bool_] = np.asarray(
+        (kept[..., 1:] & (partner[..., 1:] < before)).any(axis=-1)
+    )
     return result
 
 
 def _direction(
     best: npt.NDArray[np.float32], weights: npt.NDArray[np.float32]
 ) -> npt.NDArray[np.float32]:
-    """Weighted root mean square of distances of one side's tokens to their best match."""
+    """Weighted root mean square of distances of one side's tokens to their partners."""
     distance = 1.0 - best
     total = np.maximum(weights.sum(axis=-1), np.float32(1e-9))
     squares = (weights * distance * distance).sum(axis=-1) / total
