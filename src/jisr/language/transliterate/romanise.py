@@ -27,7 +27,9 @@ Unit = tuple[str, str]
 
 #: Spellings of each Arabic consonant letter with their relative weights.
 SPELLINGS: dict[str, dict[str, float]] = {
-    "ب": {"b": 1.0},
+    # French p is written ب in Moroccan Arabic script (بوليس, بورطابل): typing p for a ب
+    # teaches the model p → ب rather than the rare Persian پ.
+    "ب": {"b": 0.97, "p": 0.03},
     "ت": {"t": 1.0},
     "ث": {"t": 0.6, "th": 0.4},
     "ج": {"j": 0.85, "g": 0.08, "dj": 0.07},
