@@ -65,6 +65,7 @@ __all__ = [
     "MemberId",
     "ServiceId",
     "SubsystemId",
+    "field_names",
     "parse_client",
     "validate_part",
 ]
@@ -230,7 +231,7 @@ class _Identifier:
     _OPTIONAL: ClassVar[frozenset[str]] = frozenset()
 
     def __post_init__(self) -> None:
-        for name in _field_names(type(self)):
+        for name in field_names(type(self)):
             value = getattr(self, name)
             if value is None and name in self._OPTIONAL:
                 continue
@@ -269,7 +270,7 @@ class _Identifier:
         return _build(cls, values)
 
     def _fields(self) -> tuple[str | None, ...]:
-        return tuple(getattr(self, name) for name in _field_names(type(self)))
+        return tuple(getattr(self, name) for name in field_names(type(self)))
 
     def _sort_key(self) -> tuple[str, ...]:
         # An omitted subsystem sorts first: "" is below every valid code.
@@ -300,8 +301,8 @@ class _Identifier:
 _FIELD_NAMES: dict[type, tuple[str, ...]] = {}
 
 
-def _field_names(cls: type) -> tuple[str, ...]:
-    """The dataclass field names of an identifier type (dataclasses.fields() is slow, and
+def field_names(cls: type) -> tuple[str, ...]:
+    """The field names of a dataclass type, cached (dataclasses.fields() is slow, and
     gateways build and format identifiers several times per message)."""
     names = _FIELD_NAMES.get(cls)
     if names is None:

@@ -61,6 +61,7 @@ from jisr.identity.oidc.settings import OidcSettings
 from jisr.identity.oidc.tokens import IssuedToken, hash_token
 from jisr.identity.register import PopulationRegister, RegisterError
 from jisr.storage import Database
+from jisr.storage.rows import record_row
 
 __all__ = ["OAuthAdapter", "grant_row", "load_grant", "revoke_grant", "stored_grant"]
 
@@ -338,25 +339,7 @@ def stored_grant(row: GrantRow | Row[Any]) -> StoredGrant:
 
 def grant_row(grant: StoredGrant) -> dict[str, Any]:
     """The ``oidc_grants`` row of a new grant, for a Core insert."""
-    return {
-        "id": grant.id,
-        "client_id": grant.client_id,
-        "code_hash": grant.code_hash,
-        "redirect_uri": grant.redirect_uri,
-        "code_challenge": grant.code_challenge,
-        "code_challenge_method": grant.code_challenge_method,
-        "nonce": grant.nonce,
-        "nin": grant.nin,
-        "subject": grant.subject,
-        "scope": grant.scope,
-        "claims": grant.claims,
-        "acr": grant.acr,
-        "amr": list(grant.amr),
-        "auth_time": grant.auth_time,
-        "created_at": grant.created_at,
-        "code_expires_at": grant.code_expires_at,
-        "dpop_jkt": grant.dpop_jkt,
-    }
+    return record_row(grant, amr=list(grant.amr))
 
 
 async def revoke_grant(database: Database, grant_id: str, now: datetime) -> None:

@@ -30,6 +30,7 @@ from jisr.identity.oidc.models import TokenRow
 from jisr.identity.oidc.tokens import IssuedToken
 from jisr.storage import Database
 from jisr.storage.groupcommit import GroupCommit
+from jisr.storage.rows import record_row
 
 __all__ = ["GROUP_LIMIT", "TokenLedger", "token_row"]
 
@@ -55,16 +56,4 @@ class TokenLedger(GroupCommit):
 
 def token_row(token: IssuedToken) -> dict[str, Any]:
     """The ``oidc_tokens`` row of ``token`` (never the token itself: only its hash)."""
-    return {
-        "token_hash": token.token_hash,
-        "kind": token.kind,
-        "jti": token.jti,
-        "client_id": token.client_id,
-        "scope": token.scope,
-        "subject": token.subject,
-        "issued_at": token.issued_at,
-        "expires_at": token.expires_at,
-        "revoked_at": None,
-        "grant_id": token.grant_id,
-        "cnf_jkt": token.cnf_jkt,
-    }
+    return record_row(token)
