@@ -95,10 +95,10 @@ def write_devset(path: Path, pairs: list[Pair]) -> None:
 # --- devset assembly -------------------------------------------------------------------
 
 
-def unicef_test_pairs(root: Path, split: str = "test") -> dict[str, list[tuple[str, str]]]:
-    """Held-out test-split (or another split's) (Arabic, Latin) pairs per region whose two
-    sides have as many tokens (Wikidata labels often add or drop a father's name: another
-    question)."""
+def unicef_pairs(root: Path, split: str = "test") -> dict[str, list[tuple[str, str]]]:
+    """The (Arabic, Latin) pairs of ``split`` (the held-out test split unless told) per
+    region whose two sides have as many tokens (Wikidata labels often add or drop a
+    father's name: another question)."""
     pairs: dict[str, list[tuple[str, str]]] = {}
     for region, name in UNICEF.items():
         with (root / "names" / name).open(encoding="utf-8", newline="") as handle:
@@ -118,7 +118,7 @@ def unicef_rows(root: Path, rng: random.Random) -> list[Pair]:
     """True pairs (alternating direction), hard negatives (same Arabic given name, another
     person), confusables (given name swapped for the most alike other given name of the
     split, by difflib) and random ones."""
-    by_region = unicef_test_pairs(root)
+    by_region = unicef_pairs(root)
     rows: list[Pair] = []
     for region, pairs in by_region.items():
         for n, (arab, latn) in enumerate(rng.sample(pairs, TRUE_PAIRS[region])):
@@ -285,7 +285,7 @@ def dev_split_pairs(root: Path) -> list[Pair]:
     """Every true pair of the UNICEF *dev* split (as many tokens on both sides; every other
     one Latin→Arabic): what the matcher is developed on, the devset being for reporting."""
     rows = []
-    for region, pairs in unicef_test_pairs(root, "dev").items():
+    for region, pairs in unicef_pairs(root, "dev").items():
         for n, (arab, latn) in enumerate(pairs):
             pair = oriented(arab, latn, 1, "true", region, n % 2 == 1)
             rows.append(replace(pair, source=f"unicef-dev:{region}"))
